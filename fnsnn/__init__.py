@@ -1,0 +1,13 @@
+"""fnsnn: spiking neural networks as pure functions over explicit state.
+
+Every neuron is a pair ``<name>_step(x, state, **config) -> (y, new_state)``
+and ``<name>_multi_step(x_seq, state, **config) -> (y_seq, final_state)`` over
+time-major ``[T, N, *]`` inputs. States are NamedTuples of tensors, so
+``optree`` and ``torch.func`` handle them directly.
+"""
+
+from . import surrogate
+from .neurons import *  # noqa: F401,F403
+from .scan import scan
+
+__version__ = "0.1.0"

@@ -1,0 +1,20 @@
+"""fnsnn_nn: stateful nn.Module shells with SpikingJelly's names over the pure fnsnn core.
+
+Port SpikingJelly code by changing ``spikingjelly.activation_based`` to
+``fnsnn_nn``; use :func:`init_state` and :func:`apply` to run a whole network
+on explicit state.
+"""
+
+from . import base, functional, neuron, surrogate
+from ._state import apply, init_state, memory_modules
+
+__all__ = ["base", "functional", "neuron", "surrogate", "layer", "init_state", "apply", "memory_modules"]
+
+
+def __getattr__(name):
+    # layer imports neuron and functional; load it on first use.
+    if name == "layer":
+        import importlib
+
+        return importlib.import_module(".layer", __name__)
+    raise AttributeError(f"module 'fnsnn_nn' has no attribute {name!r}")

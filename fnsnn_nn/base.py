@@ -1,0 +1,223 @@
+"""Step-mode and memory base classes of the module shells.
+
+The names and behaviour follow SpikingJelly's ``activation_based.base``:
+``step_mode`` is ``'s'`` (one time step, input ``[N, *]``) or ``'m'`` (a whole
+sequence, input ``[T, N, *]``); a :class:`MemoryModule` keeps its state in
+registered memories that ``reset()`` restores and ``detach()`` cuts from the
+graph. On top of that every memory module can build its rest state from an
+input (:meth:`MemoryModule.rest_memories`), which is what
+``fnsnn_nn.init_state`` / ``fnsnn_nn.apply`` use to run a network on explicit
+state.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Iterator, Tuple
+
+import torch
+import torch.nn as nn
+
+STEP_MODES = ("s", "m")
+
+
+class StepModule:
+    """A module that runs in single-step (``'s'``) or multi-step (``'m'``) mode."""
+
+    def supported_step_mode(self) -> Tuple[str, ...]:
+        return STEP_MODES
+
+    @property
+    def step_mode(self) -> str:
+        return self._step_mode
+
+    @step_mode.setter
+    def step_mode(self, value: str) -> None:
+        supported = self.supported_step_mode()
+        if value not in supported:
+            raise ValueError(
+                f"{type(self).__name__}.step_mode: expected one of {supported}, got {value!r}."
+            )
+        self._step_mode = value
+
+
+class SingleStepModule(StepModule):
+    """A module that only runs one time step at a time."""
+
+    def supported_step_mode(self) -> Tuple[str, ...]:
+        return ("s",)
+
+
+class MultiStepModule(StepModule):
+    """A module that only runs on whole ``[T, N, *]`` sequences."""
+
+    def supported_step_mode(self) -> Tuple[str, ...]:
+        return ("m",)
+
+
+# SCOPE.md spells it SingleModule; SpikingJelly spells it SingleStepModule.
+SingleModule = SingleStepModule
+
+
+def _is_tensor_tree(value: Any) -> bool:
+    return isinstance(value, torch.Tensor)
+
+
+class MemoryModule(nn.Module, StepModule):
+    """Base class of every stateful module.
+
+    Subclasses call :meth:`register_memory` for each state variable. A memory
+    holds its reset value (often a float such as ``0.``) until the first
+    forward turns it into a tensor shaped like the input; :meth:`reset` puts
+    the reset value back. A tensor memory that does not fit a later input is
+    an error (see :meth:`check_memory`), never a silent re-initialisation.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._memories: Dict[str, Any] = {}
+        self._memories_rv: Dict[str, Any] = {}
+        self._step_mode = "s"
+
+    # -- memories ---------------------------------------------------------
+    def register_memory(self, name: str, value: Any) -> None:
+        """Declare the state variable ``name`` with initial and reset value ``value``."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"{type(self).__name__}.register_memory: `name` must be an identifier, got {name!r}.")
+        if name in self._memories or hasattr(self, name):
+            raise ValueError(
+                f"{type(self).__name__}.register_memory: {name!r} is already an attribute of this module."
+            )
+        self._memories[name] = value
+        self.set_reset_value(name, value)
+
+    def set_reset_value(self, name: str, value: Any) -> None:
+        if name not in self._memories:
+            raise KeyError(f"{type(self).__name__}.set_reset_value: {name!r} is not a registered memory.")
+        self._memories_rv[name] = value.detach().clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
+
+    def get_reset_value(self, name: str) -> Any:
+        if name not in self._memories_rv:
+            raise KeyError(f"{type(self).__name__}.get_reset_value: {name!r} is not a registered memory.")
+        return self._memories_rv[name]
+
+    def reset(self) -> None:
+        """Restore every memory to its reset value."""
+        for name, value in self._memories_rv.items():
+            self._memories[name] = value.clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
+
+    def detach(self) -> None:
+        """Cut every tensor memory from the autograd graph (truncated BPTT)."""
+        for name, value in self._memories.items():
+            if isinstance(value, torch.Tensor):
+                self._memories[name] = value.detach()
+
+    def memories(self) -> Iterator[Any]:
+        yield from self._memories.values()
+
+    def named_memories(self) -> Iterator[Tuple[str, Any]]:
+        yield from self._memories.items()
+
+    def memories_are_rest(self) -> bool:
+        """True when no memory has been materialised since the last reset."""
+        return not any(isinstance(v, torch.Tensor) for v in self._memories.values())
+
+    # -- explicit state ---------------------------------------------------
+    def single_step_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The input of one time step: ``x`` itself in 's' mode, ``x[0]`` in 'm' mode."""
+        return x[0] if self.step_mode == "m" else x
+
+    def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The memories this module starts from for input ``x`` (as passed to ``forward``).
+
+        The default fills each float reset value to the shape of one time
+        step of ``x`` and clones tensor reset values; modules whose state is
+        not shaped like their input override this.
+        """
+        like = self.single_step_input(x)
+        out = {}
+        for name, value in self._memories_rv.items():
+            if isinstance(value, torch.Tensor):
+                out[name] = value.to(device=like.device, dtype=like.dtype).expand_as(like).clone() \
+                    if value.dim() == 0 else value.clone()
+            else:
+                out[name] = torch.full_like(like, float(value))
+        return out
+
+    def check_memory(self, name: str, value: torch.Tensor, like: torch.Tensor, shape=None) -> None:
+        """Raise when a stored tensor memory cannot serve input ``like``."""
+        want = tuple(like.shape if shape is None else shape)
+        cls = type(self).__name__
+        if tuple(value.shape) != want:
+            raise ValueError(
+                f"{cls}: stored memory `{name}` has shape {tuple(value.shape)} but this input needs {want}. "
+                f"The state is left over from a previous input; call "
+                f"fnsnn_nn.functional.reset_net(net) (or module.reset()) before feeding a new batch."
+            )
+        if value.device != like.device:
+            raise ValueError(
+                f"{cls}: stored memory `{name}` is on {value.device} but the input is on {like.device}; "
+                f"call reset_net(net) or move the module with .to(device)."
+            )
+        if value.dtype != like.dtype:
+            raise ValueError(
+                f"{cls}: stored memory `{name}` has dtype {value.dtype} but the input is {like.dtype}; "
+                f"call reset_net(net) or cast the module with .to(dtype)."
+            )
+
+    # -- nn.Module plumbing ------------------------------------------------
+    def forward(self, *args, **kwargs):
+        if self.step_mode == "s":
+            return self.single_step_forward(*args, **kwargs)
+        if self.step_mode == "m":
+            return self.multi_step_forward(*args, **kwargs)
+        raise ValueError(f"{type(self).__name__}: unknown step_mode {self.step_mode!r}; expected 's' or 'm'.")
+
+    def single_step_forward(self, x: torch.Tensor, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} does not run in single-step mode.")
+
+    def multi_step_forward(self, x_seq: torch.Tensor, *args, **kwargs):
+        """Default multi-step: loop the single step over ``x_seq.unbind(0)``."""
+        return torch.stack([self.single_step_forward(x, *args, **kwargs) for x in x_seq.unbind(0)])
+
+    def extra_repr(self) -> str:
+        return f"step_mode={self.step_mode}"
+
+    def __getattr__(self, name: str):
+        memories = self.__dict__.get("_memories")
+        if memories is not None and name in memories:
+            return memories[name]
+        return super().__getattr__(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        memories = self.__dict__.get("_memories")
+        if memories is not None and name in memories:
+            memories[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._memories:
+            del self._memories[name]
+            del self._memories_rv[name]
+        else:
+            super().__delattr__(name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._memories))
+
+    def _apply(self, fn, *args, **kwargs):
+        for store in (self._memories, self._memories_rv):
+            for name, value in store.items():
+                if isinstance(value, torch.Tensor):
+                    store[name] = fn(value)
+        return super()._apply(fn, *args, **kwargs)
+
+    def __deepcopy__(self, memo):
+        # nn.Module has no __deepcopy__; the default copies __dict__, memories included.
+        cls = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            object.__setattr__(new, key, copy.deepcopy(value, memo))
+        return new
