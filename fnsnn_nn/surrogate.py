@@ -1,0 +1,282 @@
+"""Module shells of the surrogate spike functions in :mod:`fnsnn.surrogate`.
+
+Each class keeps SpikingJelly's name and constructor, holds one frozen core
+surrogate in ``self.core`` and calls it in ``forward``. Parameters and
+``spiking`` read and write through to the core (a write builds a new,
+validated core). The maths and the docs of each function live in
+:mod:`fnsnn.surrogate`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+
+from fnsnn import surrogate as _core
+from fnsnn._checks import _describe
+
+__all__ = [
+    "SurrogateFunctionBase",
+    "Sigmoid",
+    "ATan",
+    "PiecewiseQuadratic",
+    "PiecewiseExp",
+    "SoftSign",
+    "Erf",
+    "PiecewiseLeakyReLU",
+    "SuperSpike",
+    "Rect",
+    "QPseudoSpike",
+    "LeakyKReLU",
+    "S2NN",
+    "LogTailedReLU",
+    "NonzeroSignLogAbs",
+    "FakeNumericalGradient",
+    "DeterministicPass",
+    "PoissonPass",
+    "SquarewaveFourierSeries",
+]
+
+
+def _field_property(name: str) -> property:
+    def get(self):
+        return getattr(self.core, name)
+
+    def set_(self, value):
+        self.core = dataclasses.replace(self.core, **{name: value})
+
+    return property(get, set_, doc=f"``{name}`` of the core surrogate (writing it re-validates).")
+
+
+class SurrogateFunctionBase(nn.Module):
+    """Base of the shells: a module wrapping one :class:`fnsnn.surrogate.SurrogateFunction`."""
+
+    core_type: type = _core.SurrogateFunction
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if dataclasses.is_dataclass(cls.core_type):
+            for f in dataclasses.fields(cls.core_type):
+                setattr(cls, f.name, _field_property(f.name))
+
+    def __init__(self, core: _core.SurrogateFunction):
+        super().__init__()
+        if not isinstance(core, self.core_type):
+            raise TypeError(
+                f"{type(self).__name__}: `core` must be a {self.core_type.__name__}, got {_describe(core)}."
+            )
+        self.core = core
+
+    def set_spiking_mode(self, spiking: bool) -> None:
+        """Switch between spikes with surrogate gradient (True) and the smooth primitive (False)."""
+        self.spiking = spiking
+
+    def primitive(self, x: torch.Tensor) -> torch.Tensor:
+        return self.core.primitive(x)
+
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        return self.core.derivative(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.core(x)
+
+    def extra_repr(self) -> str:
+        parts = [f"{k}={v}" for k, v in self.core.params.items()]
+        parts.append(f"spiking={self.core.spiking}")
+        return ", ".join(parts)
+
+
+class Sigmoid(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.Sigmoid`."""
+
+    core_type = _core.Sigmoid
+
+    def __init__(self, alpha: float = 4.0, spiking: bool = True):
+        super().__init__(_core.Sigmoid(alpha, spiking))
+
+
+class ATan(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.ATan`."""
+
+    core_type = _core.ATan
+
+    def __init__(self, alpha: float = 2.0, spiking: bool = True):
+        super().__init__(_core.ATan(alpha, spiking))
+
+
+class PiecewiseQuadratic(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.PiecewiseQuadratic`."""
+
+    core_type = _core.PiecewiseQuadratic
+
+    def __init__(self, alpha: float = 1.0, spiking: bool = True):
+        super().__init__(_core.PiecewiseQuadratic(alpha, spiking))
+
+
+class PiecewiseExp(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.PiecewiseExp`."""
+
+    core_type = _core.PiecewiseExp
+
+    def __init__(self, alpha: float = 1.0, spiking: bool = True):
+        super().__init__(_core.PiecewiseExp(alpha, spiking))
+
+
+class SoftSign(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.SoftSign`."""
+
+    core_type = _core.SoftSign
+
+    def __init__(self, alpha: float = 2.0, spiking: bool = True):
+        super().__init__(_core.SoftSign(alpha, spiking))
+
+
+class Erf(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.Erf`."""
+
+    core_type = _core.Erf
+
+    def __init__(self, alpha: float = 2.0, spiking: bool = True):
+        super().__init__(_core.Erf(alpha, spiking))
+
+
+class PiecewiseLeakyReLU(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.PiecewiseLeakyReLU`."""
+
+    core_type = _core.PiecewiseLeakyReLU
+
+    def __init__(self, w: float = 1.0, c: float = 0.01, spiking: bool = True):
+        super().__init__(_core.PiecewiseLeakyReLU(w, c, spiking))
+
+
+class SuperSpike(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.SuperSpike`."""
+
+    core_type = _core.SuperSpike
+
+    def __init__(self, alpha: float = 1.0, spiking: bool = True):
+        super().__init__(_core.SuperSpike(alpha, spiking))
+
+
+class Rect(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.Rect`."""
+
+    core_type = _core.Rect
+
+    def __init__(self, alpha: float = 1.0, spiking: bool = True):
+        super().__init__(_core.Rect(alpha, spiking))
+
+
+class QPseudoSpike(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.QPseudoSpike`."""
+
+    core_type = _core.QPseudoSpike
+
+    def __init__(self, alpha: float = 2.0, spiking: bool = True):
+        super().__init__(_core.QPseudoSpike(alpha, spiking))
+
+
+class LeakyKReLU(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.LeakyKReLU`."""
+
+    core_type = _core.LeakyKReLU
+
+    def __init__(self, leak: float = 0.0, k: float = 1.0, spiking: bool = True):
+        super().__init__(_core.LeakyKReLU(leak, k, spiking))
+
+
+class S2NN(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.S2NN`."""
+
+    core_type = _core.S2NN
+
+    def __init__(self, alpha: float = 4.0, beta: float = 1.0, spiking: bool = True):
+        super().__init__(_core.S2NN(alpha, beta, spiking))
+
+
+class LogTailedReLU(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.LogTailedReLU`."""
+
+    core_type = _core.LogTailedReLU
+
+    def __init__(self, alpha: float = 0.0, spiking: bool = True):
+        super().__init__(_core.LogTailedReLU(alpha, spiking))
+
+
+class NonzeroSignLogAbs(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.NonzeroSignLogAbs`."""
+
+    core_type = _core.NonzeroSignLogAbs
+
+    def __init__(self, alpha: float = 1.0, spiking: bool = True):
+        super().__init__(_core.NonzeroSignLogAbs(alpha, spiking))
+
+
+class FakeNumericalGradient(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.FakeNumericalGradient`."""
+
+    core_type = _core.FakeNumericalGradient
+
+    def __init__(self, alpha: float = 0.3, spiking: bool = True):
+        super().__init__(_core.FakeNumericalGradient(alpha, spiking))
+
+
+class SquarewaveFourierSeries(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.SquarewaveFourierSeries`."""
+
+    core_type = _core.SquarewaveFourierSeries
+
+    def __init__(self, n: int = 2, T_period: float = 8, spiking: bool = True):
+        super().__init__(_core.SquarewaveFourierSeries(n, T_period, spiking))
+
+
+class DeterministicPass(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.DeterministicPass`."""
+
+    core_type = _core.DeterministicPass
+
+    def __init__(self, spiking: bool = True):
+        super().__init__(_core.DeterministicPass(spiking))
+
+
+class PoissonPass(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.surrogate.PoissonPass` that owns its random generators.
+
+    The shell keeps one ``torch.Generator`` per device, seeded with ``seed``
+    (or, when ``seed`` is None, with a number drawn from torch's global RNG at
+    construction, so ``torch.manual_seed`` makes runs reproducible).
+    ``manual_seed`` reseeds.
+    ``forward(x, generator=None)`` uses ``generator`` when given.
+    """
+
+    core_type = _core.PoissonPass
+
+    def __init__(self, spiking: bool = True, *, seed: Optional[int] = None):
+        super().__init__(_core.PoissonPass(spiking))
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: Optional[int]) -> None:
+        """Forget the generators; new ones start from ``seed`` (None: drawn from the global RNG)."""
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"PoissonPass: `seed` must be an int or None, got {_describe(seed)}.")
+        self.seed = seed
+        self._seed = int(torch.randint(0, 2**62, (1,)).item()) if seed is None else seed
+        self._generators: Dict[torch.device, torch.Generator] = {}
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        gen = self._generators.get(device)
+        if gen is None:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(self._seed)
+            self._generators[device] = gen
+        return gen
+
+    def forward(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        if not self.core.spiking:
+            return self.core(x)
+        if generator is None and isinstance(x, torch.Tensor):
+            generator = self._generator(x.device)
+        return self.core(x, generator)
