@@ -97,3 +97,125 @@ def _with_w(module, w):
     with torch.no_grad():
         module.w.fill_(w)
     return module
+
+
+# -- neuron zoo, part A: QIF, EIF, Izhikevich, KLIF, LIAF, CUBA-LIF, CLIF, GatedLIF ---
+
+def _set(module, **attrs):
+    """Set attributes after construction (SpikingJelly constructors that lack a keyword)."""
+    for name, value in attrs.items():
+        setattr(module, name, value)
+    return module
+
+
+def _with_param(module, name, value):
+    import torch
+
+    with torch.no_grad():
+        getattr(module, name).fill_(value)
+    return module
+
+
+def _logit(p):
+    import math
+
+    return -math.log(1.0 / p - 1.0)
+
+
+GATED_CONFIG = dict(alpha=0.1, beta=-0.2, gamma=0.3, tau=_logit(0.25), v_threshold=0.0,
+                    linear_decay=_logit(0.5 / 12), v_subreset=0.0, conduct=0.0)
+
+
+def _gated_shell(step_mode="m", **kw):
+    module = nn_neuron.GatedLIFNode(T=6, step_mode=step_mode)
+    for name in ("alpha", "beta", "gamma", "tau", "v_threshold", "linear_decay", "v_subreset", "conduct"):
+        _with_param(module, name, GATED_CONFIG[name])
+    return module
+
+
+CASES += [
+    NeuronCase(
+        "qif_hard", fnsnn.qif_step, fnsnn.qif_multi_step, dict(tau=2.0, v_c=0.8, a0=1.0, v_reset=-0.1),
+        shell=lambda **kw: nn_neuron.QIFNode(**kw),
+        sj=lambda **kw: _sj()[0].QIFNode(**kw), tensor_param="a0",
+    ),
+    NeuronCase(
+        "qif_soft_detach", fnsnn.qif_step, fnsnn.qif_multi_step,
+        dict(tau=3.0, v_reset=None, detach_reset=True),
+        shell=lambda **kw: nn_neuron.QIFNode(tau=3.0, v_reset=None, detach_reset=True, **kw),
+        sj=lambda **kw: _sj()[0].QIFNode(tau=3.0, v_reset=None, detach_reset=True, **kw), tensor_param="tau",
+    ),
+    NeuronCase(
+        "eif_hard", fnsnn.eif_step, fnsnn.eif_multi_step, dict(tau=2.0, delta_T=1.0, theta_rh=0.8),
+        shell=lambda **kw: nn_neuron.EIFNode(**kw),
+        sj=lambda **kw: _sj()[0].EIFNode(**kw), tensor_param="theta_rh",
+    ),
+    NeuronCase(
+        "eif_soft", fnsnn.eif_step, fnsnn.eif_multi_step, dict(tau=4.0, delta_T=0.5, v_reset=None),
+        shell=lambda **kw: nn_neuron.EIFNode(tau=4.0, delta_T=0.5, v_reset=None, **kw),
+        sj=lambda **kw: _sj()[0].EIFNode(tau=4.0, delta_T=0.5, v_reset=None, **kw), tensor_param="delta_T",
+    ),
+    NeuronCase(
+        "izhikevich_hard", fnsnn.izhikevich_step, fnsnn.izhikevich_multi_step, dict(a=0.1, b=0.2, w_rest=0.05),
+        shell=lambda **kw: nn_neuron.IzhikevichNode(a=0.1, b=0.2, w_rest=0.05, **kw),
+        sj=lambda **kw: _sj()[0].IzhikevichNode(a=0.1, b=0.2, w_rest=0.05, **kw), tensor_param="a",
+    ),
+    NeuronCase(
+        "izhikevich_soft_detach", fnsnn.izhikevich_step, fnsnn.izhikevich_multi_step,
+        dict(tau=3.0, a=0.3, b=0.5, tau_w=4.0, v_reset=None, detach_reset=True),
+        shell=lambda **kw: nn_neuron.IzhikevichNode(tau=3.0, a=0.3, b=0.5, tau_w=4.0, v_reset=None,
+                                                    detach_reset=True, **kw),
+        sj=lambda **kw: _sj()[0].IzhikevichNode(tau=3.0, a=0.3, b=0.5, tau_w=4.0, v_reset=None,
+                                                detach_reset=True, **kw), tensor_param="b",
+    ),
+    NeuronCase(
+        "klif", fnsnn.klif_step, fnsnn.klif_multi_step, dict(k=1.0),
+        shell=lambda **kw: nn_neuron.KLIFNode(**kw),
+        sj=lambda **kw: _sj()[0].KLIFNode(**kw), tensor_param="k", extra_shell_params=("k",),
+    ),
+    NeuronCase(
+        "klif_scale_soft", fnsnn.klif_step, fnsnn.klif_multi_step,
+        dict(k=1.3, scale_reset=True, tau=3.0, decay_input=False, v_reset=None),
+        shell=lambda **kw: _with_param(nn_neuron.KLIFNode(True, 3.0, False, v_reset=None, **kw), "k", 1.3),
+        sj=lambda **kw: _with_param(_sj()[0].KLIFNode(True, 3.0, False, v_reset=None, **kw), "k", 1.3),
+        tensor_param="tau", extra_shell_params=("k",),
+    ),
+    NeuronCase(
+        "liaf_relu", fnsnn.liaf_step, fnsnn.liaf_multi_step, dict(act=__import__("torch").relu,
+                                                                  threshold_related=True, tau=2.0),
+        shell=lambda **kw: nn_neuron.LIAFNode(__import__("torch").relu, True, **kw),
+        sj=lambda **kw: _sj()[0].LIAFNode(__import__("torch").relu, True, **kw), tensor_param="tau",
+    ),
+    NeuronCase(
+        "liaf_tanh_soft", fnsnn.liaf_step, fnsnn.liaf_multi_step,
+        dict(act=__import__("torch").tanh, threshold_related=False, decay_input=False, v_reset=None),
+        shell=lambda **kw: nn_neuron.LIAFNode(__import__("torch").tanh, False, decay_input=False, v_reset=None,
+                                              **kw),
+        sj=lambda **kw: _sj()[0].LIAFNode(__import__("torch").tanh, False, decay_input=False, v_reset=None,
+                                          **kw), tensor_param="v_threshold",
+    ),
+    NeuronCase(
+        "cuba_lif", fnsnn.cuba_lif_step, fnsnn.cuba_lif_multi_step,
+        dict(c_decay=0.5, v_decay=0.75, v_threshold=0.5),
+        shell=lambda **kw: nn_neuron.CUBALIFNode(**kw),
+        sj=lambda **kw: _set(_sj()[0].CUBALIFNode(), **kw), tensor_param="v_threshold",
+    ),
+    NeuronCase(
+        "cuba_lif_soft_detach", fnsnn.cuba_lif_step, fnsnn.cuba_lif_multi_step,
+        dict(c_decay=0.3, v_decay=0.9, v_threshold=1.0, v_reset=None, detach_reset=True),
+        shell=lambda **kw: nn_neuron.CUBALIFNode(0.3, 0.9, 1.0, None, detach_reset=True, **kw),
+        sj=lambda **kw: _set(_sj()[0].CUBALIFNode(0.3, 0.9, 1.0, None), detach_reset=True, **kw),
+        tensor_param="v_threshold",
+    ),
+    # SpikingJelly's CLIF keeps no v_seq, so its parity lives in tests/fnsnn/test_neurons_zoo_a.py.
+    NeuronCase(
+        "clif", fnsnn.clif_step, fnsnn.clif_multi_step, dict(tau=2.0, v_threshold=1.0),
+        shell=lambda store_v_seq=False, **kw: _set(nn_neuron.ComplementaryLIFNode(**kw), store_v_seq=store_v_seq),
+        tensor_param="tau",
+    ),
+    # GatedLIF is built for a fixed T; its SpikingJelly parity lives in tests/fnsnn/test_neurons_zoo_a.py.
+    NeuronCase(
+        "gated_lif", fnsnn.gated_lif_step, fnsnn.gated_lif_multi_step, dict(GATED_CONFIG),
+        shell=_gated_shell, tensor_param="tau", multi_step_only=True,
+    ),
+]
