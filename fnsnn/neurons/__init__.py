@@ -72,6 +72,21 @@ from .nonspiking import (
     nonspiking_lif_multi_step,
     nonspiking_lif_step,
 )
+from .psn import (
+    MaskedPSNOverflowError,
+    MaskedPSNState,
+    PSNState,
+    SlidingPSNState,
+    masked_psn_init_state,
+    masked_psn_multi_step,
+    masked_psn_step,
+    masked_psn_weight,
+    psn_multi_step,
+    sliding_psn_gemm_weight,
+    sliding_psn_init_state,
+    sliding_psn_multi_step,
+    sliding_psn_step,
+)
 
 import types as _types
 
