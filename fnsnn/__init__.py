@@ -7,6 +7,7 @@ time-major ``[T, N, *]`` inputs. States are NamedTuples of tensors, so
 """
 
 from . import surrogate
+from . import synapses
 from .neurons import *  # noqa: F401,F403
 from .scan import scan
 

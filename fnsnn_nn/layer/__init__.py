@@ -5,4 +5,49 @@ the batch in ``'m'`` mode; stateful layers are thin shells over the pure
 functions of :mod:`fnsnn.synapses`.
 """
 
-from ._wrappers import Flatten, Linear
+from ._containers import (
+    ElementWiseRecurrentContainer,
+    LinearRecurrentContainer,
+    MultiStepContainer,
+    SeqToANNContainer,
+    StepModeContainer,
+)
+from ._dropout import DropConnectLinear, Dropout, Dropout2d
+from ._misc import PrintShapeModule, VotingLayer
+from ._norm import (
+    TemporalEffectiveBatchNorm1d,
+    TemporalEffectiveBatchNorm2d,
+    TemporalEffectiveBatchNorm3d,
+    TemporalEffectiveBatchNormNd,
+    ThresholdDependentBatchNorm1d,
+    ThresholdDependentBatchNorm2d,
+    ThresholdDependentBatchNorm3d,
+)
+from ._online import GradwithTrace, OTTTSequential, ReplaceforGrad, SpikeTraceOp
+from ._synapse import Delay, NeuNorm, SynapseFilter
+from ._wrappers import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    Flatten,
+    GroupNorm,
+    Linear,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    Upsample,
+    WSConv2d,
+    WSLinear,
+)
