@@ -81,7 +81,9 @@ class NeuronFamily:
         update: ``update(x, state, cfg) -> (y, new_state)``, unchecked.
         trace: the state field returned as ``v_seq``.
         state_shapes: ``state_shapes(x_like, cfg) -> {field: shape}`` for fields not shaped like the input.
-        kernels: backend name -> ``kernel(x_seq, state, cfg, return_v_seq)``, same result as the loop.
+        kernels: backend name -> ``kernel(x_seq, state, cfg, return_v_seq)``, same result as the loop;
+            ``"triton"`` (one launch per direction) and ``"fast"`` (graph-free torch scan that
+            ``backend="auto"`` uses off CUDA). A :class:`ScanKernel` also says which configurations it runs.
     """
 
     name: str
@@ -91,6 +93,29 @@ class NeuronFamily:
     trace: str = "v"
     state_shapes: Optional[Callable] = None
     kernels: Dict[str, Callable] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScanKernel:
+    """A backend's scan with the check of what it supports.
+
+    Attributes:
+        run: ``run(x_seq, state, cfg, return_v_seq)``, returning as the reference loop.
+        unsupported: ``unsupported(x_seq, cfg) -> None`` when ``run`` handles this call, else the reason.
+    """
+
+    run: Callable
+    unsupported: Callable
+
+    def __call__(self, x_seq, state, cfg, return_v_seq):
+        return self.run(x_seq, state, cfg, return_v_seq)
+
+
+def _unsupported(family: NeuronFamily, backend: str, x_seq: torch.Tensor, cfg: Dict[str, Any]) -> Optional[str]:
+    kernel = family.kernels.get(backend)
+    if kernel is None:
+        return f"no {backend} kernel for the {family.name} neuron"
+    return kernel.unsupported(x_seq, cfg) if isinstance(kernel, ScanKernel) else None
 
 
 def prepare_state(fn: str, family: NeuronFamily, like: torch.Tensor, state: Any, cfg: Dict[str, Any]):
@@ -115,11 +140,15 @@ def triton_available() -> Optional[str]:
     return None
 
 
-def resolve_backend(fn: str, family: NeuronFamily, backend: str, x_seq: torch.Tensor) -> str:
+def resolve_backend(fn: str, family: NeuronFamily, backend: str, x_seq: torch.Tensor,
+                    cfg: Optional[Dict[str, Any]] = None) -> str:
     check_backend(fn, backend)
+    cfg = {} if cfg is None else cfg
     if backend == "auto":
-        if x_seq.is_cuda and "triton" in family.kernels and triton_available() is None:
+        if x_seq.is_cuda and triton_available() is None and _unsupported(family, "triton", x_seq, cfg) is None:
             return "triton"
+        if _unsupported(family, "fast", x_seq, cfg) is None:
+            return "fast"
         return "torch"
     if backend == "triton":
         if "triton" not in family.kernels:
@@ -133,6 +162,10 @@ def resolve_backend(fn: str, family: NeuronFamily, backend: str, x_seq: torch.Te
                 f"{fn}: backend='triton' needs CUDA tensors (got {x_seq.device}); on the CPU the kernels "
                 f"run only under TRITON_INTERPRET=1 (set before importing fnsnn). Use backend='torch'."
             )
+        reason = _unsupported(family, "triton", x_seq, cfg)
+        if reason is not None:
+            raise ValueError(f"{fn}: backend='triton' cannot run this configuration: {reason}. "
+                             f"Use backend='torch' (or 'auto', which picks what can run).")
     return backend
 
 
@@ -141,7 +174,7 @@ def run_multi_step(fn: str, family: NeuronFamily, x_seq: torch.Tensor, state: An
     check_seq(fn, "x_seq", x_seq)
     check_bool(fn, "return_v_seq", return_v_seq)
     state = prepare_state(fn, family, x_seq.select(0, 0), state, cfg)
-    chosen = resolve_backend(fn, family, backend, x_seq)
+    chosen = resolve_backend(fn, family, backend, x_seq, cfg)
     if chosen != "torch":
         return family.kernels[chosen](x_seq, state, cfg, return_v_seq)
     if not return_v_seq:

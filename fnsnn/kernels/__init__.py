@@ -1,0 +1,12 @@
+"""Triton kernels that scan neurons over time (forward and backward), one launch per direction.
+
+Importing this package needs Triton. The neuron families reach these kernels
+through their ``backend`` argument; on CPU tensors they run only under
+``TRITON_INTERPRET=1`` (set before the import).
+"""
+
+from ._surrogate import surrogate_code, surrogate_unsupported
+from .leaky import if_scan, leaky_scan_bwd, leaky_scan_fwd, lif_scan, plif_scan, unsupported
+
+__all__ = ["surrogate_code", "surrogate_unsupported", "if_scan", "lif_scan", "plif_scan",
+           "leaky_scan_fwd", "leaky_scan_bwd", "unsupported"]
