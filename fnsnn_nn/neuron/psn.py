@@ -18,18 +18,18 @@ import torch
 import torch.nn as nn
 
 import fnsnn
-from fnsnn._checks import _describe, check_bool, check_number
+from fnsnn._checks import _describe, check_bool, check_callable, check_number
 from fnsnn.neurons.psn import SLIDING_PSN_BACKENDS, MaskedPSNState, SlidingPSNState
 
 from ..base import MemoryModule, MultiStepModule
 
 
-def _default_surrogate(surrogate_function: Optional[Callable]) -> Callable:
+def _default_surrogate(cls: str, surrogate_function: Optional[Callable]) -> Callable:
     if surrogate_function is None:
         from ..surrogate import ATan
 
         return ATan()
-    return surrogate_function
+    return check_callable(cls, "surrogate_function", surrogate_function)
 
 
 def _check_int(cls: str, name: str, value, low: int = 1) -> int:
@@ -57,7 +57,7 @@ class PSN(nn.Module, MultiStepModule):
     def __init__(self, T: int, surrogate_function: Optional[Callable] = None):
         super().__init__()
         self.T = _check_int("PSN", "T", T)
-        self.surrogate_function = _default_surrogate(surrogate_function)
+        self.surrogate_function = _default_surrogate("PSN", surrogate_function)
         self.step_mode = "m"
         self.weight = nn.Parameter(_kaiming_square(self.T))
         self.bias = nn.Parameter(torch.full((self.T, 1), -1.0))
@@ -96,7 +96,7 @@ class MaskedPSN(MemoryModule):
         check_number("MaskedPSN", "lambda_init", lambda_init, allow_tensor=False)
         self.register_memory("history", None)
         self.step_mode = step_mode
-        self.surrogate_function = _default_surrogate(surrogate_function)
+        self.surrogate_function = _default_surrogate("MaskedPSN", surrogate_function)
         self.register_buffer("_lambda_", torch.as_tensor(float(lambda_init)))
         self.weight = nn.Parameter(_kaiming_square(self.T))
         self.bias = nn.Parameter(torch.full((self.T, 1), -1.0))
@@ -182,7 +182,7 @@ class SlidingPSN(MemoryModule):
         check_bool("SlidingPSN", "exp_init", exp_init)
         self.register_memory("history", None)
         self.step_mode = step_mode
-        self.surrogate_function = _default_surrogate(surrogate_function)
+        self.surrogate_function = _default_surrogate("SlidingPSN", surrogate_function)
         self.backend = backend
         if exp_init:
             weight = torch.tensor([0.5 ** (self.k - 1 - i) for i in range(self.k)])

@@ -591,6 +591,8 @@ def test_shell_errors():
         SlidingPSN(0)
     with pytest.raises(TypeError, match=r"PSN: `T` must be an int, got float 4.0"):
         PSN(4.0)
+    with pytest.raises(TypeError, match=r"MaskedPSN: `surrogate_function` must be callable"):
+        MaskedPSN(2, 4, surrogate_function="atan")
     with pytest.raises(TypeError, match=r"SlidingPSN: `exp_init` must be a bool"):
         SlidingPSN(2, exp_init=1)
     with pytest.raises(ValueError, match=r"SlidingPSN: `backend` must be one of \('gemm', 'conv'\), got 'cupy'"):
