@@ -10,5 +10,6 @@ from . import surrogate
 from . import synapses
 from .neurons import *  # noqa: F401,F403
 from .scan import scan
+from . import td  # noqa: E402
 
 __version__ = "0.1.0"

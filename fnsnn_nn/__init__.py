@@ -6,9 +6,10 @@ on explicit state.
 """
 
 from . import base, functional, neuron, surrogate
+from . import td  # noqa: E402
 from ._state import apply, init_state, memory_modules
 
-__all__ = ["base", "functional", "neuron", "surrogate", "layer", "init_state", "apply", "memory_modules"]
+__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "init_state", "apply", "memory_modules"]
 
 
 def __getattr__(name):
