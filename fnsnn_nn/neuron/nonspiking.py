@@ -27,6 +27,9 @@ class NonSpikingBaseNode(nn.Module, MultiStepModule):
     multi_step_function = None
 
     def __init__(self, decode: Optional[str] = None):
+        if type(self).multi_step_function is None:
+            raise TypeError(f"{type(self).__name__} is a base class without dynamics; "
+                            f"use NonSpikingIFNode or NonSpikingLIFNode.")
         super().__init__()
         self._step_mode = "m"
         self.decode = _decode_config(type(self).__name__, decode)
