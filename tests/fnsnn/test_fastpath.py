@@ -1,0 +1,166 @@
+"""The graph-free scans (backend="auto" off CUDA) against the reference loop (backend="torch")."""
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fnsnn
+from fnsnn import surrogate as sg
+from fnsnn.neurons._base import resolve_backend
+from fnsnn.neurons.lif import LIF
+
+FAMILIES = {
+    "if": (fnsnn.if_multi_step, None, 0.0),
+    "lif": (fnsnn.lif_multi_step, "tau", 3.0),
+    "plif": (fnsnn.plif_multi_step, "w", 0.3),
+}
+RESETS = [0.0, -0.2, None]
+
+
+def _run(family, x, backend, param=None, **kw):
+    fn, name, value = FAMILIES[family]
+    if name is not None:
+        kw[name] = value if param is None else param
+    return fn(x, backend=backend, return_v_seq=True, **kw)
+
+
+def _both(family, x, param=None, weights=None, **kw):
+    """Outputs and gradients (input, initial state, parameter) of both backends."""
+    out = {}
+    for backend in ("auto", "torch"):
+        xi = x.detach().clone().requires_grad_()
+        v0 = torch.zeros_like(x[0]).requires_grad_()
+        state = type(_run(family, x[:1], "torch", **kw)[1])(v0 + (0.0 if kw.get("v_reset", 0.0) is None
+                                                                   else kw.get("v_reset", 0.0)))
+        p = None if param is None else param.detach().clone().requires_grad_()
+        fn, name, value = FAMILIES[family]
+        if name is not None:
+            kw2 = dict(kw, **{name: value if p is None else p})
+        else:
+            kw2 = kw
+        s, final, v = fn(xi, state, backend=backend, return_v_seq=True, **kw2)
+        w = torch.randn(v.shape, generator=torch.Generator().manual_seed(3), dtype=x.dtype)
+        loss = (s * torch.cos(xi)).sum() + (v * w).sum() + (final.v ** 2).sum()
+        wrt = [xi, v0] + ([p] if p is not None else [])
+        out[backend] = (s, v, final.v, torch.autograd.grad(loss, wrt))
+    return out["auto"], out["torch"]
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("v_reset", RESETS)
+@pytest.mark.parametrize("detach_reset", [False, True])
+@pytest.mark.parametrize("decay_input", [True, False])
+def test_fast_matches_reference(family, v_reset, detach_reset, decay_input):
+    if family == "if" and not decay_input:
+        pytest.skip("IF has no decay_input")
+    kw = dict(v_reset=v_reset, detach_reset=detach_reset)
+    if family != "if":
+        kw["decay_input"] = decay_input
+    param = None if family == "if" else torch.tensor(FAMILIES[family][2])
+    x = torch.randn(9, 4, 33) * 1.5 + 0.5
+    fast, ref = _both(family, x, param=param, **kw)
+    assert torch.equal(fast[0], ref[0])
+    torch.testing.assert_close(fast[1], ref[1], rtol=0, atol=0)
+    torch.testing.assert_close(fast[2], ref[2], rtol=0, atol=0)
+    for a, b in zip(fast[3], ref[3]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("surrogate", [c() for c in sg.SURROGATES if c is not sg.PoissonPass],
+                         ids=lambda s: type(s).__name__)
+def test_fast_every_surrogate(surrogate):
+    x = torch.randn(6, 40) * 1.5 + 0.5
+    fast, ref = _both("lif", x, param=torch.tensor(2.5), surrogate_function=surrogate)
+    assert torch.equal(fast[0], ref[0])
+    for a, b in zip(fast[3], ref[3]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+@settings(max_examples=12, deadline=None)
+@given(T=st.integers(1, 7), shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+       tau=st.floats(1.1, 8.0), v_threshold=st.floats(0.3, 1.5), soft=st.booleans())
+def test_fast_random_shapes(T, shape, tau, v_threshold, soft):
+    x = torch.randn(T, *shape) * 1.5 + 0.5
+    kw = dict(tau=tau, v_threshold=v_threshold, v_reset=None if soft else 0.0)
+    s_a, f_a, v_a = fnsnn.lif_multi_step(x, backend="auto", return_v_seq=True, **kw)
+    s_r, f_r, v_r = fnsnn.lif_multi_step(x, backend="torch", return_v_seq=True, **kw)
+    assert torch.equal(s_a, s_r) and torch.equal(v_a, v_r) and torch.equal(f_a.v, f_r.v)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_fast_half_precision_equals_reference(dtype):
+    x = (torch.randn(8, 64) * 1.5 + 0.5).to(dtype)
+    s_a, f_a, v_a = fnsnn.lif_multi_step(x, tau=3.0, backend="auto", return_v_seq=True)
+    s_r, f_r, v_r = fnsnn.lif_multi_step(x, tau=3.0, backend="torch", return_v_seq=True)
+    assert s_a.dtype == dtype and torch.equal(s_a, s_r) and torch.equal(v_a, v_r)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("v_reset", [0.0, None])
+def test_fast_gradcheck_float64(family, v_reset):
+    # A surrogate whose support (|z| < 1e-4) no input reaches makes the surrogate gradient the true
+    # derivative of the piecewise-smooth scan, so gradcheck checks leak, reset, state and parameter terms.
+    fn, name, value = FAMILIES[family]
+    x = (torch.randn(5, 6, dtype=torch.float64) * 1.5 + 0.5).requires_grad_()
+    v0 = (torch.rand(6, dtype=torch.float64) * 0.5).requires_grad_()
+    params = [x, v0]
+    if name is not None:
+        params.append(torch.tensor(value, dtype=torch.float64, requires_grad=True))
+
+    def f(x, v0, *p):
+        kw = {name: p[0]} if p else {}
+        state = {"if": fnsnn.IFState, "lif": fnsnn.LIFState, "plif": fnsnn.PLIFState}[family](v0)
+        s, final, v = fn(x, state, v_reset=v_reset, surrogate_function=sg.PiecewiseQuadratic(alpha=1e4),
+                         return_v_seq=True, backend="auto", **kw)
+        return s, final.v, v
+
+    assert torch.autograd.gradcheck(f, tuple(params), atol=1e-6)
+    assert f(*params)[0].sum() > 0  # spikes and resets took part
+
+
+def test_fast_vmap_and_vmap_grad_without_fallback():
+    x = torch.randn(6, 3, 7) * 1.5 + 0.5
+    taus = torch.linspace(1.5, 6.0, 8)
+
+    def loss(tau, backend):
+        s, final = fnsnn.lif_multi_step(x, tau=tau, backend=backend)
+        return (s * x).sum() + final.v.sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batched = torch.func.vmap(lambda t: loss(t, "auto"))(taus)
+        grads = torch.func.vmap(torch.func.grad(lambda t: loss(t, "auto")))(taus)
+    looped = torch.stack([loss(t, "torch") for t in taus])
+    looped_g = torch.stack([torch.func.grad(lambda t: loss(t, "torch"))(t) for t in taus])
+    torch.testing.assert_close(batched, looped)
+    torch.testing.assert_close(grads, looped_g, rtol=1e-5, atol=1e-4)
+
+
+def test_fast_per_neuron_tau_grad():
+    x = torch.randn(5, 2, 4) * 1.5 + 0.5
+    tau = (torch.rand(4) * 3 + 1.5).requires_grad_()
+    g = [torch.autograd.grad(fnsnn.lif_multi_step(x, tau=tau, backend=b)[1].v.sum() +
+                             fnsnn.lif_multi_step(x, tau=tau, backend=b)[0].sum(), tau)[0] for b in ("auto", "torch")]
+    torch.testing.assert_close(g[0], g[1], rtol=1e-5, atol=1e-5)
+
+
+def test_selection():
+    x = torch.randn(3, 4)
+    cfg = dict(v_threshold=1.0, v_reset=0.0, detach_reset=False, surrogate_function=sg.Sigmoid(), tau=2.0,
+               decay_input=True)
+    assert resolve_backend("f", LIF, "auto", x, cfg) == "fast"
+    assert resolve_backend("f", LIF, "torch", x, cfg) == "torch"
+    assert resolve_backend("f", LIF, "auto", x, dict(cfg, v_threshold=torch.tensor(1.0))) == "torch"
+    assert resolve_backend("f", LIF, "auto", x, dict(cfg, surrogate_function=sg.Sigmoid(spiking=False))) == "torch"
+    assert resolve_backend("f", LIF, "auto", x, dict(cfg, surrogate_function=lambda z: (z >= 0).float())) == "torch"
+
+
+def test_fast_second_derivative_raises():
+    x = (torch.randn(4, 5) + 0.5).requires_grad_()
+    s, _ = fnsnn.lif_multi_step(x, backend="auto")
+    (g,) = torch.autograd.grad(s.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        torch.autograd.grad(g.sum(), x)
