@@ -111,7 +111,10 @@ def _gate(p):
     """``sigmoid(p)`` for a logit given as a float or a tensor."""
     if isinstance(p, torch.Tensor):
         return torch.sigmoid(p)
-    return 1.0 / (1.0 + math.exp(-p))
+    if p >= 0:
+        return 1.0 / (1.0 + math.exp(-p))
+    e = math.exp(p)
+    return e / (1.0 + e)
 
 
 def _gated_update(x, state, cfg):
@@ -433,8 +436,8 @@ def gated_lif_multi_step(x_seq: torch.Tensor, state: Optional[GatedLIFState] = N
     if per_step and conduct.shape[0] != x_seq.shape[0]:
         raise ValueError(
             f"{fn}: `conduct` holds {conduct.shape[0]} per-step gates (shape {tuple(conduct.shape)}) but `x_seq` "
-            f"has T={x_seq.shape[0]} time steps (shape {tuple(x_seq.shape)}); the input must have exactly as "
-            f"many steps as the neuron was built for."
+            f"has T={x_seq.shape[0]} time steps (shape {tuple(x_seq.shape)}); pass one gate per time step, "
+            f"or a float for the same gate at every step."
         )
     if not per_step:
         return run_multi_step(fn, GATEDLIF, x_seq, state, cfg, return_v_seq, backend)
