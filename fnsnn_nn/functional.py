@@ -105,3 +105,141 @@ def seq_to_ann_forward(x_seq: Union[torch.Tensor, Tuple[torch.Tensor, ...]], sta
     if isinstance(y, tuple):
         return tuple(t.unflatten(0, (T, N)) for t in y)
     return y.unflatten(0, (T, N))
+
+
+# -- spike utilities and losses ------------------------------------------------
+
+def _tensor_arg(fn: str, name: str, value, min_dim: int = 0) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{fn}: `{name}` must be a torch.Tensor, got {type(value).__name__}.")
+    if value.dim() < min_dim:
+        raise ValueError(f"{fn}: `{name}` needs at least {min_dim} dims, got shape {tuple(value.shape)}.")
+    return value
+
+
+def _positive_int(fn: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{fn}: `{name}` must be a positive int, got {value!r}.")
+    return value
+
+
+def first_spike_index(spikes: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of each neuron's first spike along the last (time) dim of ``spikes`` ``[*, T]``."""
+    _tensor_arg("first_spike_index", "spikes", spikes, 1)
+    return (spikes != 0) & (spikes.cumsum(dim=-1) == 1)
+
+
+def redundant_one_hot(labels: torch.Tensor, num_classes: int, n: int) -> torch.Tensor:
+    """One-hot code with every class repeated ``n`` times: ``[N]`` labels -> ``[N, num_classes * n]`` floats."""
+    fn = "redundant_one_hot"
+    _tensor_arg(fn, "labels", labels)
+    if labels.is_floating_point() or labels.is_complex():
+        raise TypeError(f"{fn}: `labels` must be an integer tensor, got dtype {labels.dtype}.")
+    _positive_int(fn, "num_classes", num_classes)
+    _positive_int(fn, "n", n)
+    code = torch.nn.functional.one_hot(labels.long(), num_classes).repeat_interleave(n, dim=-1)
+    return code.to(torch.get_default_dtype())
+
+
+KERNELS = ("linear", "polynomial", "sigmoid", "gaussian")
+
+
+def kernel_dot_product(x: torch.Tensor, y: torch.Tensor, kernel: str = "linear", *args) -> torch.Tensor:
+    """Kernel matrix ``K[i, j] = k(x[i], y[j])`` for ``x`` ``[N, M]`` and ``y`` ``[K, M]``.
+
+    Kernels: ``'linear'`` ``x.y``; ``'polynomial'`` ``(x.y)^d`` (``args = (d,)``);
+    ``'sigmoid'`` ``sigmoid(alpha x.y)`` (``args = (alpha,)``); ``'gaussian'``
+    ``exp(-|x - y|^2 / (2 sigma^2))`` (``args = (sigma,)``, ``sigma > 0``).
+    """
+    fn = "kernel_dot_product"
+    _tensor_arg(fn, "x", x)
+    _tensor_arg(fn, "y", y)
+    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"{fn}: `x` and `y` must be [N, M] and [K, M], got {tuple(x.shape)} and {tuple(y.shape)}.")
+    if kernel not in KERNELS:
+        raise ValueError(f"{fn}: `kernel` must be one of {KERNELS}, got {kernel!r}.")
+    if kernel == "linear":
+        return x.mm(y.t())
+    if len(args) < 1:
+        param = {"polynomial": "d", "sigmoid": "alpha", "gaussian": "sigma"}[kernel]
+        raise TypeError(f"{fn}: kernel {kernel!r} needs its parameter `{param}` as the next positional argument.")
+    a = args[0]
+    if kernel == "polynomial":
+        return x.mm(y.t()).pow(a)
+    if kernel == "sigmoid":
+        return torch.sigmoid(a * x.mm(y.t()))
+    if not isinstance(a, torch.Tensor) and a <= 0:
+        raise ValueError(f"{fn}: the Gaussian kernel needs sigma > 0, got {a!r}.")
+    d = x.square().sum(dim=1).unsqueeze(1) + y.square().sum(dim=1).unsqueeze(0) - 2 * x.mm(y.t())
+    return torch.exp(-d / (2 * a * a))
+
+
+LOSSES = ("mse", "l1", "bce")
+
+
+def spike_similar_loss(spikes: torch.Tensor, labels: torch.Tensor, kernel_type: str = "linear",
+                       loss_type: str = "mse", *args) -> torch.Tensor:
+    """Loss between the spike-train similarity of sample pairs and whether they share a label.
+
+    Args:
+        spikes: ``[N, *]`` spikes (flattened per sample).
+        labels: ``[N, C]`` one-hot or multi-hot labels.
+        kernel_type: kernel of :func:`kernel_dot_product` (``'linear'`` is normalised to cosine similarity).
+        loss_type: ``'mse'``, ``'l1'`` or ``'bce'``.
+        *args: the kernel's parameter.
+
+    Returns:
+        A scalar loss.
+    """
+    fn = "spike_similar_loss"
+    _tensor_arg(fn, "spikes", spikes, 1)
+    _tensor_arg(fn, "labels", labels)
+    if labels.dim() != 2 or labels.shape[0] != spikes.shape[0]:
+        raise ValueError(f"{fn}: `labels` must be [N, C] with N={spikes.shape[0]}, got {tuple(labels.shape)}.")
+    if loss_type not in LOSSES:
+        raise ValueError(f"{fn}: `loss_type` must be one of {LOSSES}, got {loss_type!r}.")
+    spikes = spikes.flatten(start_dim=1)
+    sim_p = kernel_dot_product(spikes, spikes, kernel_type, *args)
+    if kernel_type == "linear":
+        norm = spikes.norm(p=2, dim=1, keepdim=True)
+        sim_p = sim_p / (norm.mm(norm.t()) + 1e-8)
+    labels = labels.float()
+    sim = labels.mm(labels.t()).clamp_max(1)
+    F = torch.nn.functional
+    if loss_type == "mse":
+        return F.mse_loss(sim_p, sim)
+    if loss_type == "l1":
+        return F.l1_loss(sim_p, sim)
+    return F.binary_cross_entropy(sim_p, sim)
+
+
+def temporal_efficient_training_cross_entropy(x_seq: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """TET loss (Deng et al. 2022): the cross entropy of every time step's output, averaged over time.
+
+    Args:
+        x_seq: logits ``[T, N, C, *]``.
+        target: class indices ``[N, *]``.
+
+    Returns:
+        ``mean_t CE(x_seq[t], target)``.
+    """
+    fn = "temporal_efficient_training_cross_entropy"
+    _tensor_arg(fn, "x_seq", x_seq, 3)
+    _tensor_arg(fn, "target", target)
+    want = (x_seq.shape[1], *x_seq.shape[3:])
+    if tuple(target.shape) != want:
+        raise ValueError(f"{fn}: `target` must have shape [N, *] = {want} for x_seq {tuple(x_seq.shape)}, "
+                         f"got {tuple(target.shape)}.")
+    T = x_seq.shape[0]
+    logits = x_seq.transpose(0, 1).transpose(1, 2)  # [N, C, T, *]
+    target = target.unsqueeze(1).expand(target.shape[0], T, *target.shape[1:])
+    return torch.nn.functional.cross_entropy(logits, target)
+
+
+def delay(x_seq: torch.Tensor, delay_steps: int) -> torch.Tensor:
+    """``y[t] = x_seq[t - delay_steps]``, zeros for ``t < delay_steps``; see :func:`fnsnn.synapses.delay_multi_step`."""
+    from fnsnn.synapses.delay import check_delay_steps, delay_multi_step
+
+    d = check_delay_steps("delay", delay_steps)
+    _tensor_arg("delay", "x_seq", x_seq, 1)
+    return delay_multi_step(x_seq, None, delay_steps=d)[0]

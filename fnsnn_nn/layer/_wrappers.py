@@ -50,7 +50,7 @@ def check_rank(module: StepModule, x, ranks: Tuple[int, ...], layout: str) -> No
     mode = module.step_mode
     want = f"at least {ranks[0]}" if len(ranks) > 4 else " or ".join(str(r) for r in ranks)
     if mode == "m":
-        hint = (f"step_mode='m' expects a sequence [T, {layout[1:]} ({want} dims)"
+        hint = (f"step_mode='m' expects a sequence {layout.replace('[', '[T, ')} ({want} dims)"
                 + ("; for one time step use step_mode='s'" if x.dim() + 1 in ranks else ""))
     else:
         hint = (f"step_mode='s' expects one time step {layout} ({want} dims)"
