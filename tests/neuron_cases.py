@@ -219,3 +219,141 @@ CASES += [
         shell=_gated_shell, tensor_param="tau", multi_step_only=True,
     ),
 ]
+
+
+# -- neuron zoo, part B: SimpleIF/LIF, Ternary IF/LIF, RAF, AdaptBase, OTTT/SLTT, ILIF, HalfThresholdIF ---
+
+def _sj_simple(name, *args, store_v_seq=False, **kw):
+    """A SpikingJelly Simple*Node that also records ``v_seq`` (SpikingJelly's Simple nodes keep none)."""
+    import torch
+
+    class _Recording(getattr(_sj()[0], name)):
+        def single_step_forward(self, x):
+            spike = super().single_step_forward(x)
+            if store_v_seq:
+                v = self.v.unsqueeze(0)
+                prev = getattr(self, "v_seq", None)
+                self.v_seq = v if prev is None else torch.cat((prev, v))
+            return spike
+
+    return _Recording(*args, **kw)
+
+
+def _online(cls, step_mode="s", **kw):
+    """OTTT/SLTT nodes must be built in single-step mode; switch the step mode afterwards."""
+    module = cls(**kw)
+    module.step_mode = step_mode
+    return module
+
+
+IZH = dict(tau=2.0, a0=1.0, v_c=0.8, v_rest=-0.1)
+
+
+def izhikevich_charge(x, v, w, tau=IZH["tau"], a0=IZH["a0"], v_rest=IZH["v_rest"], v_c=IZH["v_c"]):
+    """Izhikevich's sub-threshold charge, used to drive the generic adaptive neuron."""
+    return v + (x + a0 * (v - v_rest) * (v - v_c) - w) / tau
+
+
+class AdaptIzhikevich(nn_neuron.AdaptBaseNode):
+    """An AdaptBaseNode subclass whose dynamics equal SpikingJelly's IzhikevichNode."""
+
+    def neuronal_charge(self, x, v, w):
+        return izhikevich_charge(x, v, w, v_rest=self.v_rest)
+
+
+ADAPT_CONFIG = dict(charge=izhikevich_charge, v_rest=IZH["v_rest"], w_rest=0.05, tau_w=2.0, a=0.1, b=0.2)
+
+CASES += [
+    NeuronCase(
+        "simple_if", fnsnn.simple_if_step, fnsnn.simple_if_multi_step, dict(v_threshold=1.0, v_reset=0.3),
+        shell=lambda **kw: nn_neuron.SimpleIFNode(v_reset=0.3, **kw),
+        sj=lambda **kw: _sj_simple("SimpleIFNode", v_reset=0.3, **kw), tensor_param="v_threshold",
+    ),
+    NeuronCase(
+        "simple_lif_nodecay_detach", fnsnn.simple_lif_step, fnsnn.simple_lif_multi_step,
+        dict(tau=3.0, decay_input=False, v_reset=-0.2, detach_reset=True),
+        shell=lambda **kw: nn_neuron.SimpleLIFNode(3.0, False, v_reset=-0.2, detach_reset=True, **kw),
+        sj=lambda **kw: _sj_simple("SimpleLIFNode", 3.0, False, v_reset=-0.2, detach_reset=True, **kw),
+        tensor_param="tau",
+    ),
+    # SpikingJelly's SimpleLIFNode cannot run with v_reset=None (it subtracts None), so no parity here.
+    NeuronCase(
+        "simple_lif_soft", fnsnn.simple_lif_step, fnsnn.simple_lif_multi_step,
+        dict(tau=2.0, decay_input=True, v_reset=None),
+        shell=lambda **kw: nn_neuron.SimpleLIFNode(2.0, True, v_reset=None, **kw), tensor_param="tau",
+    ),
+    NeuronCase(
+        "ternary_if_hard", fnsnn.ternary_if_step, fnsnn.ternary_if_multi_step, dict(v_threshold=1.0, v_reset=0.2),
+        shell=lambda **kw: nn_neuron.TernaryIFNode(v_reset=0.2, **kw),
+        sj=lambda **kw: _sj()[0].TernaryIFNode(v_reset=0.2, **kw), tensor_param="v_threshold", input_shift=0.0,
+    ),
+    NeuronCase(
+        "ternary_if_soft_detach", fnsnn.ternary_if_step, fnsnn.ternary_if_multi_step,
+        dict(v_threshold=0.7, v_reset=None, detach_reset=True),
+        shell=lambda **kw: nn_neuron.TernaryIFNode(0.7, None, detach_reset=True, **kw),
+        sj=lambda **kw: _sj()[0].TernaryIFNode(0.7, None, detach_reset=True, **kw), input_shift=0.0,
+    ),
+    NeuronCase(
+        "ternary_lif_hard", fnsnn.ternary_lif_step, fnsnn.ternary_lif_multi_step, dict(tau=2.0),
+        shell=lambda **kw: nn_neuron.TernaryLIFNode(**kw),
+        sj=lambda **kw: _sj()[0].TernaryLIFNode(**kw), tensor_param="tau", input_scale=2.5, input_shift=0.0,
+    ),
+    NeuronCase(
+        "ternary_lif_soft_nodecay", fnsnn.ternary_lif_step, fnsnn.ternary_lif_multi_step,
+        dict(tau=3.0, decay_input=False, v_threshold=1.0, v_reset=None),
+        shell=lambda **kw: nn_neuron.TernaryLIFNode(3.0, False, v_reset=None, **kw),
+        sj=lambda **kw: _sj()[0].TernaryLIFNode(3.0, False, v_reset=None, **kw), tensor_param="v_threshold",
+        input_shift=0.0,
+    ),
+    # The input reaches v one step late, so at T=1 the parity loss has no path to x and the shared
+    # parity check cannot differentiate it; RAF parity lives in tests/fnsnn/test_neurons_zoo_b.py.
+    NeuronCase(
+        "raf_hard", fnsnn.raf_step, fnsnn.raf_multi_step, dict(b=-0.2, dt=1.0),
+        shell=lambda **kw: nn_neuron.RAFNode(**kw), tensor_param="dt",
+    ),
+    NeuronCase(
+        "raf_soft_detach", fnsnn.raf_step, fnsnn.raf_multi_step,
+        dict(b=-0.5, omega=2.0, dt=0.5, v_threshold=0.6, v_reset=None, detach_reset=True),
+        shell=lambda **kw: nn_neuron.RAFNode(-0.5, 2.0, 0.5, 0.6, None, detach_reset=True, **kw),
+        tensor_param="omega",
+    ),
+    # AdaptBaseNode is abstract in SpikingJelly; with Izhikevich's charge it must equal its IzhikevichNode.
+    NeuronCase(
+        "adapt_izhikevich", fnsnn.adapt_step, fnsnn.adapt_multi_step, dict(ADAPT_CONFIG),
+        shell=lambda **kw: AdaptIzhikevich(v_rest=IZH["v_rest"], w_rest=0.05, a=0.1, b=0.2, **kw),
+        sj=lambda **kw: _sj()[0].IzhikevichNode(w_rest=0.05, a=0.1, b=0.2, **kw), tensor_param="a",
+    ),
+    NeuronCase(
+        "adapt_izhikevich_soft_detach", fnsnn.adapt_step, fnsnn.adapt_multi_step,
+        dict(ADAPT_CONFIG, tau_w=4.0, a=0.3, b=0.5, v_reset=None, detach_reset=True),
+        shell=lambda **kw: AdaptIzhikevich(v_reset=None, v_rest=IZH["v_rest"], w_rest=0.05, tau_w=4.0, a=0.3,
+                                           b=0.5, detach_reset=True, **kw),
+        sj=lambda **kw: _sj()[0].IzhikevichNode(v_reset=None, w_rest=0.05, tau_w=4.0, a=0.3, b=0.5,
+                                                detach_reset=True, **kw), tensor_param="b",
+    ),
+    # Training mode cuts v at every step, so autograd deliberately differs from finite differences.
+    NeuronCase(
+        "sltt_lif", fnsnn.sltt_lif_step, fnsnn.sltt_lif_multi_step, dict(tau=2.0),
+        shell=lambda **kw: _online(nn_neuron.SLTTLIFNode, **kw),
+        sj=lambda **kw: _online(_sj()[0].SLTTLIFNode, **kw), tensor_param="tau", gradcheck=False,
+    ),
+    # OTTT returns [spike, trace] in training mode, which the generic single-step shell checks cannot
+    # stack, and SpikingJelly keeps its evaluation-mode trace as None; this case runs evaluation mode and
+    # tests/fnsnn/test_neurons_zoo_b.py covers training mode, streaming and SpikingJelly parity.
+    NeuronCase(
+        "ottt_lif_eval", fnsnn.ottt_lif_step, fnsnn.ottt_lif_multi_step, dict(tau=2.0, training=False),
+        shell=lambda **kw: _online(nn_neuron.OTTTLIFNode, **kw).eval(), tensor_param="tau",
+        multi_step_only=True,
+    ),
+    NeuronCase(
+        "ilif", fnsnn.ilif_step, fnsnn.ilif_multi_step, dict(tau=4.0 / 3.0),
+        shell=lambda **kw: nn_neuron.ILIFNode(**kw),
+        sj=lambda **kw: _sj()[0].ILIFNode(**kw), tensor_param="tau", input_scale=2.5, input_shift=1.0,
+    ),
+    NeuronCase(
+        "half_threshold_if", fnsnn.half_threshold_if_step, fnsnn.half_threshold_if_multi_step,
+        dict(v_threshold=0.8),
+        shell=lambda **kw: nn_neuron.HalfThresholdIFNode(0.8, **kw),
+        sj=lambda **kw: _sj()[0].HalfThresholdIFNode(0.8, **kw), tensor_param="v_threshold",
+    ),
+]

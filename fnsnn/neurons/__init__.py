@@ -87,6 +87,53 @@ from .psn import (
     sliding_psn_multi_step,
     sliding_psn_step,
 )
+from .simple import (
+    SIMPLE_IF,
+    SIMPLE_LIF,
+    SimpleIFState,
+    SimpleLIFState,
+    simple_if_init_state,
+    simple_if_multi_step,
+    simple_if_step,
+    simple_lif_init_state,
+    simple_lif_multi_step,
+    simple_lif_step,
+)
+from .ternary import (
+    TERNARY_IF,
+    TERNARY_LIF,
+    TernaryIFState,
+    TernaryLIFState,
+    ternary_fire_and_reset,
+    ternary_if_init_state,
+    ternary_if_multi_step,
+    ternary_if_step,
+    ternary_lif_init_state,
+    ternary_lif_multi_step,
+    ternary_lif_step,
+)
+from .resonate import RAF, RAFState, raf_coefficients, raf_init_state, raf_multi_step, raf_step
+from .adapt import ADAPT, AdaptState, adapt_init_state, adapt_multi_step, adapt_step, neuronal_adaptation
+from .online import (
+    OTTT_LIF,
+    SLTT_LIF,
+    OTTTLIFState,
+    SLTTLIFState,
+    ottt_lif_init_state,
+    ottt_lif_multi_step,
+    ottt_lif_step,
+    sltt_lif_init_state,
+    sltt_lif_multi_step,
+    sltt_lif_step,
+)
+from .ilif import ILIF, ILIFState, MultiLevelSpikeCount, ilif_init_state, ilif_multi_step, ilif_step
+from .half_threshold import (
+    HALF_THRESHOLD_IF,
+    HalfThresholdIFState,
+    half_threshold_if_init_state,
+    half_threshold_if_multi_step,
+    half_threshold_if_step,
+)
 
 import types as _types
 

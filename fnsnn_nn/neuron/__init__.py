@@ -7,3 +7,10 @@ from .psn import PSN, MaskedPSN, SlidingPSN
 from .lif_variants import CUBALIFNode, ComplementaryLIFNode, GatedLIFNode, KLIFNode, LIAFNode
 from .nonlinear_if import EIFNode, IzhikevichNode, QIFNode
 from .nonspiking import NonSpikingBaseNode, NonSpikingIFNode, NonSpikingLIFNode
+from .simple import SimpleIFNode, SimpleLIFNode
+from .ternary import TernaryIFNode, TernaryLIFNode
+from .resonate import RAFNode
+from .adapt import AdaptBaseNode
+from .online import OTTTLIFNode, SLTTLIFNode
+from .ilif import ILIFNode, MultiLevelSpikeCount
+from .half_threshold import HalfThresholdIFNode
