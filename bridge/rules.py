@@ -99,9 +99,10 @@ class ReLURule:
     Subclasses usually override :meth:`match` only: the hook insertion and
     the replacement work for any activation whose first argument is its
     input and whose output is bounded below by 0 (``nn.ReLU``,
-    ``nn.Hardtanh(0, m)``, ``torch.clamp(x, min=0)``...). New modules live in
-    ``fx_model.snn_tailor[k]`` as an ``nn.Sequential`` whose three members are
-    called as separate graph nodes.
+    ``nn.Hardtanh(0, m)``, ``torch.clamp(x, min=0)``...). The new modules of
+    the k-th replacement live in ``fx_model.snn_tailor[k]`` (an
+    ``nn.ModuleList`` of ``nn.Sequential`` blocks) and are called as three
+    separate graph nodes.
     """
 
     hook_stem = "voltage_hook"
@@ -155,11 +156,16 @@ class ReLURule:
             training = fx_model.get_submodule(activation_node.target).training
         block = nn.Sequential(VoltageScaler(theta / scale), neuron, VoltageScaler(scale))
         block.train(training)
-        k = 0
-        while hasattr(fx_model, TAILOR) and hasattr(getattr(fx_model, TAILOR), str(k)):
-            k += 1
-        prefix = f"{TAILOR}.{k}"
-        fx_model.add_submodule(prefix, block)
+        tailor = getattr(fx_model, TAILOR, None)
+        if tailor is None:
+            tailor = nn.ModuleList()
+            tailor.train(fx_model.training)
+            fx_model.add_module(TAILOR, tailor)
+        elif not isinstance(tailor, nn.ModuleList):
+            raise ValueError(f"{fn}: the model already has an attribute {TAILOR!r} ({type(tailor).__name__}); "
+                             f"rename it, the converter keeps the spiking blocks there.")
+        tailor.append(block)
+        prefix = f"{TAILOR}.{len(tailor) - 1}"
 
         graph = fx_model.graph
         node, anchor = activation_node.args[0], hook_node
