@@ -86,7 +86,7 @@ def _leaky_fwd_kernel(x_ptr, v0_ptr, p_ptr, p_stride, c_ptr, s_ptr, vs_ptr, h_pt
         x = tl.load(xp, mask=mask, other=0.0).to(ACC)
         h = _charge(x, v, p, base, PARAM, DECAY, IS64)
         spike = (h - v_th) >= 0
-        tl.store(sp, spike.to(s_ptr.dtype.element_ty), mask=mask)
+        tl.store(sp, spike.to(ACC).to(s_ptr.dtype.element_ty), mask=mask)
         tl.store(hp, h.to(h_ptr.dtype.element_ty), mask=mask)
         v = _after_reset(h, v_th, v_reset, HARD)
         if STORE_V:
@@ -309,6 +309,23 @@ def _backward(ctx, grad_spike, grad_v_seq, grad_h, grad_v_final):
 leaky_scan_fwd.register_autograd(_backward, setup_context=_setup_context)
 
 
+class _LeakyScan(torch.autograd.Function):
+    """The two ops as one Function, so ``torch.func.grad`` (which needs ``setup_context``) reaches them.
+
+    Its forward and backward are the custom ops, which have batching rules, so the
+    generated vmap rule folds a vmapped dim into one launch.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x_seq, v0, param, store_v, *static):
+        return leaky_scan_fwd(x_seq, v0, param, store_v, *static)
+
+    setup_context = staticmethod(_setup_context)
+    backward = staticmethod(torch.autograd.function.once_differentiable(_backward))
+
+
 # --------------------------------------------------------------------------- #
 # vmap: fold the vmapped dim into the element dim, so one launch serves the batch
 # --------------------------------------------------------------------------- #
@@ -399,8 +416,8 @@ def _flat_param(param, x_seq: Tensor) -> Tensor:
 def _run(x_seq: Tensor, state, cfg: dict, return_v_seq: bool, param: Tensor, param_mode: int):
     T = x_seq.shape[0]
     shape = x_seq.shape[1:]
-    spikes, v_seq, _, v_final = leaky_scan_fwd(x_seq.reshape(T, -1), state.v.reshape(-1), param, return_v_seq,
-                                               *_static(cfg, param_mode))
+    spikes, v_seq, _, v_final = _LeakyScan.apply(x_seq.reshape(T, -1), state.v.reshape(-1), param, return_v_seq,
+                                                 *_static(cfg, param_mode))
     new_state = type(state)(v_final.reshape(shape))
     if return_v_seq:
         return spikes.reshape(x_seq.shape), new_state, v_seq.reshape(x_seq.shape)
