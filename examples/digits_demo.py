@@ -96,9 +96,12 @@ def spiking_convnet() -> nn.Module:
     return net
 
 
+INPUT_GAIN = 4.0
+
+
 def encode(x, T):
-    """Direct coding: the image is the input current at every step, ``[T, N, 1, 8, 8]``."""
-    return x.unsqueeze(0).expand(T, *x.shape)
+    """Direct coding: the scaled image is the input current at every step, ``[T, N, 1, 8, 8]``."""
+    return (x * INPUT_GAIN).unsqueeze(0).expand(T, *x.shape)
 
 
 def train_snn(net, train, test, args, device):
@@ -193,7 +196,7 @@ def online_accuracy(net, data, T):
     acc, trace = [], {"v_out": []}
     try:
         for _ in range(T):
-            out, state = fnsnn_nn.apply(net, x, state)
+            out, state = fnsnn_nn.apply(net, encode(x, 1)[0], state)
             counts = counts + out
             acc.append((counts.argmax(1) == y).float().mean().item())
             trace["v_out"].append(state[last]["v"][0].clone())
@@ -268,7 +271,7 @@ def main(argv=None):
     ann_acc = train_ann(ann, train, test, args)
     calib = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*train), batch_size=256)
     converter = bridge.Converter(calib, device=device, mode="99.9%")
-    snn = converter(ann)
+    snn = converter.convert_to_spiking_neurons(ann)
     conv_acc = evaluate_converted(snn, test, args.convert_T)
     for t in args.convert_T:
         print(f"[convert] T={t:3d}  SNN accuracy {conv_acc[t]:6.2%}   (ANN {ann_acc:6.2%})")
