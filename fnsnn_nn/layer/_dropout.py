@@ -95,7 +95,8 @@ class DropConnectLinear(MemoryModule):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, p: float = 0.5,
                  samples_num: int = 1024, invariant: bool = False,
-                 activation: Optional[nn.Module] = _DEFAULT_ACTIVATION, step_mode: str = "s", state_mode: Optional[str] = None) -> None:
+                 activation: Optional[nn.Module] = _DEFAULT_ACTIVATION, step_mode: str = "s",
+                 state_mode: Optional[str] = None) -> None:
         super().__init__()
         name = type(self).__name__
         self.p = check_probability(name, p)

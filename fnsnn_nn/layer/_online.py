@@ -6,7 +6,6 @@ produced by an ``OTTTLIFNode`` in training.
 
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 
 from fnsnn.synapses.online import ReplaceforGrad, grad_with_trace, spike_trace_op
@@ -15,7 +14,9 @@ __all__ = ["ReplaceforGrad", "GradwithTrace", "SpikeTraceOp", "OTTTSequential"]
 
 
 class GradwithTrace(nn.Module):
-    """Wrap a module with parameters: value from spikes, gradient from traces; see :func:`fnsnn.synapses.grad_with_trace`.
+    """Wrap a module with parameters: value from spikes, gradient from traces.
+
+    See :func:`fnsnn.synapses.grad_with_trace`.
 
     Args:
         module: the wrapped module (e.g. a convolution).
@@ -30,7 +31,9 @@ class GradwithTrace(nn.Module):
 
 
 class SpikeTraceOp(nn.Module):
-    """Apply a parameter-free module (pooling, dropout, ...) to spikes and traces; see :func:`fnsnn.synapses.spike_trace_op`.
+    """Apply a parameter-free module (pooling, dropout, ...) to spikes and traces.
+
+    See :func:`fnsnn.synapses.spike_trace_op`.
 
     Args:
         module: the wrapped module.

@@ -18,7 +18,9 @@ from ._common import memory_state, step_input, store_state
 
 
 class SynapseFilter(MemoryModule):
-    """Low-pass synapse ``I[t] = I[t-1] - (1 - S[t]) I[t-1] / tau + S[t]``; see :func:`fnsnn.synapses.synapse_filter_step`.
+    """Low-pass synapse ``I[t] = I[t-1] - (1 - S[t]) I[t-1] / tau + S[t]``.
+
+    See :func:`fnsnn.synapses.synapse_filter_step`.
 
     Args:
         tau: time constant (> 1); with ``learnable=True`` the initial value of a learnable one
@@ -107,7 +109,9 @@ class Delay(MemoryModule):
 
 
 class NeuNorm(MemoryModule):
-    """NeuNorm (Wu et al. 2019), placed after the spiking neurons of a conv layer; see :func:`fnsnn.synapses.neunorm_step`.
+    """NeuNorm (Wu et al. 2019), placed after the spiking neurons of a conv layer.
+
+    See :func:`fnsnn.synapses.neunorm_step`.
 
     Args:
         in_channels: channels ``C`` (``F`` in the paper) of the ``[N, C, H, W]`` input.

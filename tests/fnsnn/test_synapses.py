@@ -159,7 +159,8 @@ def test_voting_and_temporal_scale():
 
 
 ERRORS = [
-    (lambda: S.synapse_filter_step(torch.rand(2), None, tau=1.0), ValueError, r"synapse_filter_step: `tau` must be > 1"),
+    (lambda: S.synapse_filter_step(torch.rand(2), None, tau=1.0), ValueError,
+     r"synapse_filter_step: `tau` must be > 1"),
     (lambda: S.synapse_filter_step(torch.rand(2), S.SynapseFilterState(torch.rand(3))), ValueError,
      r"synapse_filter_step: `state.out_i` has shape \(3,\) but the input needs \(2,\)"),
     (lambda: S.synapse_filter_multi_step(torch.rand(0, 2)), ValueError, r"synapse_filter_multi_step: `x_seq` has an "

@@ -5,7 +5,6 @@ import warnings
 
 import pytest
 import torch
-from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import layer as sj_layer
 
 import fnsnn_nn
@@ -400,3 +399,30 @@ def test_reset_net_detach_net_and_repr():
     functional.reset_net(net)
     assert net[2].queue is None and net[3].mask is None and net[1].out_i == 0.0
     assert "delay_steps=2" in repr(net[2]) and "p=0.3" in repr(net[3])
+
+
+def test_drop_connect_and_tebn_under_apply():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(layer.DropConnectLinear(4, 3, p=0.5, invariant=True, activation=None),
+                              layer.TemporalEffectiveBatchNorm1d(T, 3).eval())
+    x_seq = torch.randn(T, N, 4)
+    state = fnsnn_nn.init_state(net, x_seq[0])
+    assert state["0"]["mask_w"].shape == (N, 3, 4) and state["1"]["t"].dtype == torch.long
+    ys, s = [], state
+    for x in x_seq.unbind(0):
+        y, s = fnsnn_nn.apply(net, x, s)
+        ys.append(y)
+    assert int(s["1"]["t"]) == T
+    torch.testing.assert_close(s["0"]["mask_w"], state["0"]["mask_w"])  # invariant: kept for the whole run
+    # the same run by hand from the state's masks
+    lin = net[0]
+    z = torch.einsum("noi,tni->tno", lin.weight * state["0"]["mask_w"], x_seq) + lin.bias * state["0"]["mask_b"]
+    expected = net[1].bn(z.flatten(0, 1)).unflatten(0, (T, N)) * net[1].scale.view(-1, 1, 1)
+    torch.testing.assert_close(torch.stack(ys), expected)
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def loss(p, x):
+        return fnsnn_nn.apply(net, x, state, p)[0].sum()
+
+    g = torch.func.grad(loss)(params, x_seq[0])
+    assert g["1.scale"][0] != 0 and g["1.scale"][1:].eq(0).all()  # step 0 uses scale[0] only

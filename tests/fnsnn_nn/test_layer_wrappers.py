@@ -160,7 +160,8 @@ def test_wrong_rank_linear_and_type_errors():
     with pytest.raises(ValueError, match=r"GroupNorm: step_mode='m' expects .*at least 3 dims"):
         layer.GroupNorm(2, 4, step_mode="m")(torch.randn(N, 4))
     bn = layer.BatchNorm1d(3, step_mode="m")
-    with pytest.raises(ValueError, match=r"BatchNorm1d: step_mode='m' expects a sequence \[T, N, C\] or \[T, N, C, L\]"):
+    with pytest.raises(ValueError,
+                       match=r"BatchNorm1d: step_mode='m' expects a sequence \[T, N, C\] or \[T, N, C, L\]"):
         bn(torch.randn(N, 3))
     bn.step_mode = "s"
     with pytest.raises(ValueError, match=r"BatchNorm1d: step_mode='s' expects one time step .*use step_mode='m'"):
