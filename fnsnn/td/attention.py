@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional, Tuple
 
 import torch
 
-from .._checks import check_bool, check_greater, check_number, check_tensor
+from .._checks import check_bool, check_number, check_tensor
 from ._base import TDState, check_same_time, check_step_input, check_td_seq, td_multi_step_generic, td_step_generic
 from .linear import td_linear_multi_step, td_linear_step
 

@@ -51,3 +51,11 @@ from ._wrappers import (
     WSConv2d,
     WSLinear,
 )
+from .attention import (  # noqa: E402
+    ChannelQKAttention,
+    MultiDimensionalAttention,
+    QKAttention,
+    SpikingSelfAttention,
+    TemporalWiseAttention,
+    TokenQKAttention,
+)
