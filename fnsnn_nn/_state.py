@@ -83,7 +83,7 @@ def init_state(net: nn.Module, x: torch.Tensor, *args, **kwargs) -> State:
     def record(name):
         def hook(module, inputs):
             if name not in rest:
-                rest[name] = module.rest_memories(inputs[0])
+                rest[name] = module.rest_memories(*inputs)
         return hook
 
     for name, m in mods.items():

@@ -59,10 +59,6 @@ class MultiStepModule(StepModule):
 SingleModule = SingleStepModule
 
 
-def _is_tensor_tree(value: Any) -> bool:
-    return isinstance(value, torch.Tensor)
-
-
 class MemoryModule(nn.Module, StepModule):
     """Base class of every stateful module.
 
@@ -127,8 +123,10 @@ class MemoryModule(nn.Module, StepModule):
         """The input of one time step: ``x`` itself in 's' mode, ``x[0]`` in 'm' mode."""
         return x[0] if self.step_mode == "m" else x
 
-    def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def rest_memories(self, x: torch.Tensor, *args) -> Dict[str, torch.Tensor]:
         """The memories this module starts from for input ``x`` (as passed to ``forward``).
+
+        Modules whose forward takes several positional inputs receive them all.
 
         The default fills each float reset value to the shape of one time
         step of ``x`` and clones tensor reset values; modules whose state is
@@ -213,11 +211,3 @@ class MemoryModule(nn.Module, StepModule):
                     store[name] = fn(value)
         return super()._apply(fn, *args, **kwargs)
 
-    def __deepcopy__(self, memo):
-        # nn.Module has no __deepcopy__; the default copies __dict__, memories included.
-        cls = type(self)
-        new = cls.__new__(cls)
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            object.__setattr__(new, key, copy.deepcopy(value, memo))
-        return new
