@@ -429,7 +429,7 @@ class Converter:
             raise ValueError(f"{fn}: the dataloader yielded no batch; calibration needs at least one.")
         _restore_training(gm, flags)
         _replace_in_place(gm, self.rules, self.neuron_factory, self.threshold_optimizer)
-        return _finish(gm)
+        return _finish(gm.to(device))
 
     @staticmethod
     def fuse(fx_model: fx.GraphModule, fuse_flag: bool = True) -> fx.GraphModule:

@@ -10,6 +10,7 @@ the first scaler is ``1/s``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Dict, Iterator, Protocol, Tuple, runtime_checkable
 
@@ -46,6 +47,12 @@ def free_target(fx_model: fx.GraphModule, parent: str, stem: str, counts: Dict[s
             fx_model.get_submodule(target)
         except AttributeError:
             return target
+
+
+def model_device(fx_model: nn.Module) -> torch.device:
+    """Device of the model's first parameter or buffer (CPU when it has none)."""
+    first = next(itertools.chain(fx_model.parameters(), fx_model.buffers()), None)
+    return torch.device("cpu") if first is None else first.device
 
 
 def _neuron_threshold(neuron: nn.Module, where: str) -> float:
@@ -118,7 +125,7 @@ class ReLURule:
         if not isinstance(hook, nn.Module):
             raise TypeError(f"{type(self).__name__}.insert_hooks: hook_factory.create() must return an nn.Module, "
                             f"got {type(hook).__name__}.")
-        fx_model.add_submodule(target, hook)
+        fx_model.add_submodule(target, hook.to(model_device(fx_model)))
         with fx_model.graph.inserting_after(node):
             hook_node = fx_model.graph.call_module(target, args=(node,))
         node.replace_all_uses_with(hook_node, delete_user_cb=lambda user: user is not hook_node)
@@ -155,7 +162,7 @@ class ReLURule:
         if activation_node.op == "call_module":
             training = fx_model.get_submodule(activation_node.target).training
         block = nn.Sequential(VoltageScaler(theta / scale), neuron, VoltageScaler(scale))
-        block.train(training)
+        block.train(training).to(model_device(fx_model))
         tailor = getattr(fx_model, TAILOR, None)
         if tailor is None:
             tailor = nn.ModuleList()

@@ -130,6 +130,24 @@ def test_torch_func_grad_through_converted_net():
     assert any(g.abs().sum() > 0 for g in grads.values())
 
 
+def test_vmap_over_samples_matches_batched_net():
+    """Per-sample states under vmap: real batching rules (a fallback warning would be an error)."""
+    loader, x = data()
+    snn = Converter(loader).convert_to_spiking_neurons(small_net().eval())
+    expected = run(snn, x, steps=6)
+    samples = x[:, None]  # N samples of batch 1
+    rest = fnsnn_nn.init_state(snn, samples[0])
+    state = {k: {f: v.expand(len(x), *v.shape).clone() for f, v in d.items()} for k, d in rest.items()}
+    step = torch.func.vmap(lambda xi, s: fnsnn_nn.apply(snn, xi, s))
+    outs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(6):
+            y, state = step(samples, state)
+            outs.append(y[:, 0])
+    torch.testing.assert_close(torch.stack(outs), expected)
+
+
 # -- the passes ----------------------------------------------------------------------
 
 def test_manual_pipeline_equals_convert():
@@ -219,6 +237,17 @@ def test_tensor_batches_and_device():
     _, x = data()
     snn = Converter([x[:16], x[16:]], device="cpu").convert_to_spiking_neurons(small_net().eval())
     assert all(p.device.type == "cpu" for p in snn.parameters())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_convert_onto_cuda_matches_cpu():
+    net = small_net().eval()
+    loader, x = data()
+    on_gpu = Converter(loader, device="cuda").convert_to_spiking_neurons(net)
+    assert all(t.is_cuda for t in list(on_gpu.parameters()) + list(on_gpu.buffers()))
+    assert all(p.device.type == "cpu" for p in net.parameters())
+    on_cpu = Converter(loader).convert_to_spiking_neurons(net)
+    torch.testing.assert_close(run(on_gpu, x.cuda()).cpu(), run(on_cpu, x), rtol=1e-4, atol=1e-4)
 
 
 # -- documented errors ------------------------------------------------------------
