@@ -180,9 +180,9 @@ class ReLURule:
             with graph.inserting_after(anchor):
                 node = anchor = graph.call_module(f"{prefix}.{i}", args=(node,))
         hook_node.replace_all_uses_with(node)
-        activation_node.replace_all_uses_with(node)
         graph.erase_node(hook_node)
         fx_model.delete_submodule(hook_node.target)
+        activation_node.replace_all_uses_with(node)
         if not activation_node.users:
             graph.erase_node(activation_node)
             if activation_node.op == "call_module" and not any(
