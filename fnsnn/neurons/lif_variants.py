@@ -40,6 +40,7 @@ from ._base import (
     run_step,
 )
 from .lif import _lif_charge
+from .nonlinear_if import triton_kernel
 
 Number = Union[float, torch.Tensor]
 
@@ -128,10 +129,12 @@ def _gated_update(x, state, cfg):
     return spike, GatedLIFState(h, spike)
 
 
-KLIF = NeuronFamily("klif", KLIFState, lambda like, cfg: KLIFState(_rest_v(like, cfg)), _klif_update)
+KLIF = NeuronFamily("klif", KLIFState, lambda like, cfg: KLIFState(_rest_v(like, cfg)), _klif_update,
+                   kernels={"triton": triton_kernel("klif")})
 LIAF = NeuronFamily("liaf", LIAFState, lambda like, cfg: LIAFState(_rest_v(like, cfg)), _liaf_update)
 CUBALIF = NeuronFamily("cuba_lif", CUBALIFState,
-                       lambda like, cfg: CUBALIFState(_rest_v(like, cfg), torch.zeros_like(like)), _cuba_update)
+                       lambda like, cfg: CUBALIFState(_rest_v(like, cfg), torch.zeros_like(like)), _cuba_update,
+                       kernels={"triton": triton_kernel("cuba_lif")})
 CLIF = NeuronFamily("clif", CLIFState,
                     lambda like, cfg: CLIFState(torch.zeros_like(like), torch.zeros_like(like)), _clif_update)
 GATEDLIF = NeuronFamily("gated_lif", GatedLIFState,
