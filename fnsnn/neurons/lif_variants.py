@@ -136,7 +136,8 @@ CUBALIF = NeuronFamily("cuba_lif", CUBALIFState,
                        lambda like, cfg: CUBALIFState(_rest_v(like, cfg), torch.zeros_like(like)), _cuba_update,
                        kernels={"triton": triton_kernel("cuba_lif")})
 CLIF = NeuronFamily("clif", CLIFState,
-                    lambda like, cfg: CLIFState(torch.zeros_like(like), torch.zeros_like(like)), _clif_update)
+                    lambda like, cfg: CLIFState(torch.zeros_like(like), torch.zeros_like(like)), _clif_update,
+                    kernels={"triton": triton_kernel("clif")})
 GATEDLIF = NeuronFamily("gated_lif", GatedLIFState,
                         lambda like, cfg: GatedLIFState(torch.zeros_like(like), torch.zeros_like(like)),
                         _gated_update)

@@ -89,6 +89,7 @@ IZHIKEVICH = NeuronFamily(
     "izhikevich", IzhikevichState,
     lambda like, cfg: IzhikevichState(_rest_v(like, cfg), full_like(like, cfg["w_rest"])),
     _izhikevich_update,
+    kernels={"triton": triton_kernel("izhikevich")},
 )
 
 
