@@ -89,8 +89,7 @@ def spiking_convnet() -> nn.Module:
         neuron.LIFNode(tau=2.0, surrogate_function=sg, detach_reset=True),
         layer.MaxPool2d(2),                       # 32 x 2 x 2
         layer.Flatten(),
-        layer.Linear(128, 10),
-        neuron.LIFNode(tau=2.0, surrogate_function=sg, detach_reset=True),
+        layer.Linear(128, 10),                    # read out: the logits are averaged over time
     )
     functional.set_step_mode(net, "m")
     return net
@@ -110,9 +109,9 @@ def train_snn(net, train, test, args, device):
     gen = torch.Generator().manual_seed(args.seed)
 
     def loss_fn(p, x, y):
-        rate, _ = fnsnn_nn.apply(net, encode(x, args.T), None, p)
-        rate = rate.mean(0)
-        return nn.functional.cross_entropy(rate * 8.0, y), rate
+        logits, _ = fnsnn_nn.apply(net, encode(x, args.T), None, p)
+        logits = logits.mean(0)
+        return nn.functional.cross_entropy(logits, y), logits
 
     grad_fn = grad(loss_fn, has_aux=True)
     history = []
@@ -135,8 +134,8 @@ def train_snn(net, train, test, args, device):
 def evaluate_snn(net, data, T):
     net.eval()
     x, y = data
-    rate, _ = fnsnn_nn.apply(net, encode(x, T), None)
-    return (rate.mean(0).argmax(1) == y).float().mean().item()
+    logits, _ = fnsnn_nn.apply(net, encode(x, T), None)
+    return (logits.mean(0).argmax(1) == y).float().mean().item()
 
 
 # -- 2. an ANN converted with bridge.Converter -----------------------------------------
@@ -183,7 +182,7 @@ def evaluate_converted(snn, data, T_list):
 
 @torch.no_grad()
 def online_accuracy(net, data, T):
-    """Feed one step at a time through ``fnsnn_nn.apply``; accuracy of the running spike count."""
+    """Feed one step at a time through ``fnsnn_nn.apply``; accuracy of the running sum of logits."""
     net.eval()
     functional.set_step_mode(net, "s")
     x, y = data
@@ -193,13 +192,13 @@ def online_accuracy(net, data, T):
     spikes = []
     hook = net.get_submodule(first).register_forward_hook(lambda m, i, o: spikes.append(o[0].flatten()[:64]))
     counts = torch.zeros(len(x), 10, device=x.device)
-    acc, trace = [], {"v_out": []}
+    acc, trace = [], {"v_last": []}
     try:
         for _ in range(T):
             out, state = fnsnn_nn.apply(net, encode(x, 1)[0], state)
             counts = counts + out
             acc.append((counts.argmax(1) == y).float().mean().item())
-            trace["v_out"].append(state[last]["v"][0].clone())
+            trace["v_last"].append(state[last]["v"][0].flatten().clone())
     finally:
         hook.remove()
         functional.set_step_mode(net, "m")
@@ -222,11 +221,12 @@ def write_report(out: Path, summary: dict, trace, raster_seq):
     ax.scatter(t_idx.numpy() + 1, n_idx.numpy(), s=12, marker="|", color="k")
     ax.set(title="spike raster: 64 first-layer neurons, one digit", xlabel="time step", ylabel="neuron")
     ax = axes[1]
-    v = torch.stack(trace["v_out"]).cpu()
-    for k in range(min(5, v.shape[1])):
-        ax.plot(range(1, len(v) + 1), v[:, k].numpy(), label=f"output {k}")
+    v = torch.stack(trace["v_last"]).cpu()
+    busiest = v.std(0).argsort(descending=True)[:5]  # the five neurons whose membrane moves most
+    for k in busiest.tolist():
+        ax.plot(range(1, len(v) + 1), v[:, k].numpy(), label=f"neuron {k}")
     ax.axhline(1.0, color="gray", ls="--", lw=0.8)
-    ax.set(title="membrane of 5 output neurons (online run)", xlabel="time step", ylabel="v")
+    ax.set(title="membrane, last spiking layer (online run)", xlabel="time step", ylabel="v")
     ax.legend(fontsize=7)
     ax = axes[2]
     conv = summary["converted_snn_accuracy"]
