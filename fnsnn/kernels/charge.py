@@ -50,6 +50,7 @@ from .leaky import (
 )
 from .leaky import unsupported as _firing_unsupported
 
+# the kernels' ``NEURON`` codes; CUBA and later ones carry a second state ``U``
 QIF, EIF, KLIF, CUBA, IZHIKEVICH, CLIF = 0, 1, 2, 3, 4, 5
 N_PARAMS = 7
 
@@ -128,8 +129,9 @@ def _charge_fwd_kernel(x_ptr, v0_ptr, c0_ptr, p0_ptr, p1_ptr, p2_ptr, p3_ptr, p4
     p4 = tl.load(p4_ptr + offs * st4, mask=mask, other=1.0).to(ACC)
     p5 = tl.load(p5_ptr + offs * st5, mask=mask, other=1.0).to(ACC)
     p6 = tl.load(p6_ptr + offs * st6, mask=mask, other=1.0).to(ACC)
-    for t in range(T):
-        x = tl.load(x_ptr + t * M + offs, mask=mask, other=0.0).to(ACC)
+    xp, sp, hp, ap, vp = x_ptr + offs, s_ptr + offs, h_ptr + offs, aux_ptr + offs, vs_ptr + offs
+    for _ in range(T):
+        x = tl.load(xp, mask=mask, other=0.0).to(ACC)
         hs, c = _charge(x, v, c, p0, p1, p2, p3, base, NEURON, DECAY, IS64)
         if NEURON == 5:
             spike = (hs - v_th) >= 0
@@ -139,12 +141,17 @@ def _charge_fwd_kernel(x_ptr, v0_ptr, c0_ptr, p0_ptr, p1_ptr, p2_ptr, p3_ptr, p4
             h, spike, v = _fire_reset(hs, p1, v_th, v_reset, NEURON, HARD, SCALE, IS64)
         if NEURON == 4:
             c = c + _div(p5 * (h - p3) - c, p4, IS64) + p6 * spike.to(ACC)
-        tl.store(s_ptr + t * M + offs, spike.to(ACC).to(s_ptr.dtype.element_ty), mask=mask)
-        tl.store(h_ptr + t * M + offs, hs.to(h_ptr.dtype.element_ty), mask=mask)
+        tl.store(sp, spike.to(ACC).to(s_ptr.dtype.element_ty), mask=mask)
+        tl.store(hp, hs.to(h_ptr.dtype.element_ty), mask=mask)
         if NEURON >= 3:
-            tl.store(aux_ptr + t * M + offs, c.to(aux_ptr.dtype.element_ty), mask=mask)
+            tl.store(ap, c.to(aux_ptr.dtype.element_ty), mask=mask)
         if STORE_V:
-            tl.store(vs_ptr + t * M + offs, v.to(vs_ptr.dtype.element_ty), mask=mask)
+            tl.store(vp, v.to(vs_ptr.dtype.element_ty), mask=mask)
+        xp += M
+        sp += M
+        hp += M
+        ap += M
+        vp += M
     tl.store(vT_ptr + offs, v.to(vT_ptr.dtype.element_ty), mask=mask)
     if NEURON >= 3:
         tl.store(cT_ptr + offs, c.to(cT_ptr.dtype.element_ty), mask=mask)
@@ -154,7 +161,7 @@ def _charge_fwd_kernel(x_ptr, v0_ptr, c0_ptr, p0_ptr, p1_ptr, p2_ptr, p3_ptr, p4
 def _charge_bwd_kernel(gs_ptr, gvs_ptr, gvT_ptr, gcT_ptr, x_ptr, h_ptr, aux_ptr, v0_ptr, c0_ptr,
                        p0_ptr, p1_ptr, p2_ptr, p3_ptr, p4_ptr, p5_ptr, p6_ptr,
                        st0, st1, st2, st3, st4, st5, st6, c_ptr,
-                       gx_ptr, gv0_ptr, gc0_ptr, gp_ptr, M, T,
+                       gx_ptr, gv0_ptr, gc0_ptr, gp_ptr, M, T, last,
                        NEURON: tl.constexpr, DECAY: tl.constexpr, HARD: tl.constexpr, SCALE: tl.constexpr,
                        DETACH: tl.constexpr, HAS_GVS: tl.constexpr, NEED_GP: tl.constexpr, SG: tl.constexpr,
                        SG_N: tl.constexpr, IS64: tl.constexpr, BLOCK: tl.constexpr):
@@ -181,7 +188,7 @@ def _charge_bwd_kernel(gs_ptr, gvs_ptr, gvT_ptr, gcT_ptr, x_ptr, h_ptr, aux_ptr,
     if NEURON >= 3:
         gc = tl.load(gcT_ptr + offs, mask=mask, other=0.0).to(ACC)
         c0 = tl.load(c0_ptr + offs, mask=mask, other=0.0).to(ACC)
-        c_cur = tl.load(aux_ptr + (T - 1) * M + offs, mask=mask, other=0.0).to(ACC)
+        c_cur = tl.load(aux_ptr + last + offs, mask=mask, other=0.0).to(ACC)
     g0 = tl.zeros([BLOCK], dtype=ACC)
     g1 = tl.zeros([BLOCK], dtype=ACC)
     g2 = tl.zeros([BLOCK], dtype=ACC)
@@ -189,17 +196,22 @@ def _charge_bwd_kernel(gs_ptr, gvs_ptr, gvT_ptr, gcT_ptr, x_ptr, h_ptr, aux_ptr,
     g4 = tl.zeros([BLOCK], dtype=ACC)
     g5 = tl.zeros([BLOCK], dtype=ACC)
     g6 = tl.zeros([BLOCK], dtype=ACC)
-    hs = tl.load(h_ptr + (T - 1) * M + offs, mask=mask, other=0.0).to(ACC)
+    # pointers to step t, walking back from the last step
+    gsp, gvp, xp, gxp = gs_ptr + last + offs, gvs_ptr + last + offs, x_ptr + last + offs, gx_ptr + last + offs
+    hp, ap = h_ptr + last + offs, aux_ptr + last + offs
+    hs = tl.load(hp, mask=mask, other=0.0).to(ACC)
     for i in range(T):
         t = T - 1 - i
         if HAS_GVS:
-            gv += tl.load(gvs_ptr + t * M + offs, mask=mask, other=0.0).to(ACC)
+            gv += tl.load(gvp, mask=mask, other=0.0).to(ACC)
         has_prev = (offs * 0 + t) > 0
         prev = mask & has_prev
-        hs_prev = tl.load(h_ptr + (t - 1) * M + offs, mask=prev, other=0.0).to(ACC)
+        hp -= M
+        ap -= M
+        hs_prev = tl.load(hp, mask=prev, other=0.0).to(ACC)
         c_prev = c0
         if NEURON >= 3:
-            c_prev = tl.where(has_prev, tl.load(aux_ptr + (t - 1) * M + offs, mask=prev, other=0.0).to(ACC), c0)
+            c_prev = tl.where(has_prev, tl.load(ap, mask=prev, other=0.0).to(ACC), c0)
         if NEURON == 5:
             v_after = hs_prev - ((hs_prev - v_th) >= 0).to(ACC) * (v_th + tl.sigmoid(c_prev))
         else:
@@ -208,7 +220,7 @@ def _charge_bwd_kernel(gs_ptr, gvs_ptr, gvT_ptr, gcT_ptr, x_ptr, h_ptr, aux_ptr,
         h, spike_b, _ = _fire_reset(hs, p1, v_th, v_reset, NEURON, HARD, SCALE, IS64)
         spike = spike_b.to(ACC)
         d = surrogate_derivative(h - v_th, sg_a, sg_b, SG, SG_N).to(ACC)
-        g_s = tl.load(gs_ptr + t * M + offs, mask=mask, other=0.0).to(ACC)
+        g_s = tl.load(gsp, mask=mask, other=0.0).to(ACC)
         # ∂V/∂H through the reset (KLIF with scale_reset resets H / k against v_th / k)
         k_r = 1.0
         if NEURON == 2:
@@ -223,7 +235,7 @@ def _charge_bwd_kernel(gs_ptr, gvs_ptr, gvT_ptr, gcT_ptr, x_ptr, h_ptr, aux_ptr,
             if not DETACH:
                 dv_dh -= (v_th / k_r) * d
         gh = g_s * d + gv * dv_dh
-        x = tl.load(x_ptr + t * M + offs, mask=mask, other=0.0).to(ACC)
+        x = tl.load(xp, mask=mask, other=0.0).to(ACC)
         if NEURON == 5:
             sm = tl.sigmoid(c_cur)
             sh = tl.sigmoid(h / p0)
@@ -292,7 +304,11 @@ def _charge_bwd_kernel(gs_ptr, gvs_ptr, gvT_ptr, gcT_ptr, x_ptr, h_ptr, aux_ptr,
                 g1 += gh * v
             gc = gc * p0
             gv = gh * p1
-        tl.store(gx_ptr + t * M + offs, gx.to(gx_ptr.dtype.element_ty), mask=mask)
+        tl.store(gxp, gx.to(gx_ptr.dtype.element_ty), mask=mask)
+        gsp -= M
+        gvp -= M
+        xp -= M
+        gxp -= M
         hs = hs_prev
         c_cur = c_prev
     tl.store(gv0_ptr + offs, gv.to(gv0_ptr.dtype.element_ty), mask=mask)
@@ -384,6 +400,7 @@ def charge_scan_bwd(grad_spike: Tensor, grad_v_seq: Tensor, grad_v_final: Tensor
             grad_spike, grad_v_seq, grad_v_final, grad_c_final, x_seq, h_seq, aux_seq, v0, c0,
             *params, *_strides(M, *params), _consts(x_seq, v_threshold, v_reset, sg_a, sg_b),
             grad_x, grad_v0, grad_c0 if two else grad_v0, grad_p if need_param_grad else grad_v0, M, T,
+            (T - 1) * M,
             NEURON=neuron, DECAY=decay_input, HARD=hard_reset, SCALE=scale_reset, DETACH=detach_reset,
             HAS_GVS=has_gvs, NEED_GP=need_param_grad, SG=sg_code, SG_N=sg_n,
             IS64=x_seq.dtype == torch.float64, BLOCK=block, **opts)
