@@ -222,7 +222,7 @@ def write_report(out: Path, summary: dict, trace, raster_seq):
     ax.set(title="spike raster: 64 first-layer neurons, one digit", xlabel="time step", ylabel="neuron")
     ax = axes[1]
     v = torch.stack(trace["v_last"]).cpu()
-    busiest = v.std(0).argsort(descending=True)[:5]  # the five neurons whose membrane moves most
+    busiest = v.amax(0).argsort(descending=True)[:5]  # the five neurons that come closest to threshold
     for k in busiest.tolist():
         ax.plot(range(1, len(v) + 1), v[:, k].numpy(), label=f"neuron {k}")
     ax.axhline(1.0, color="gray", ls="--", lw=0.8)

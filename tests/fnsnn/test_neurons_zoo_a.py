@@ -459,8 +459,8 @@ def test_core_errors(fn, kw, exc, match):
         fn(x, **kw)
 
 
-@pytest.mark.parametrize("fn", [fnsnn.qif_multi_step, fnsnn.izhikevich_multi_step, fnsnn.clif_multi_step,
-                                fnsnn.nonspiking_if_multi_step])
+@pytest.mark.parametrize("fn", [fnsnn.ilif_multi_step, fnsnn.nonspiking_if_multi_step,
+                                fnsnn.nonspiking_lif_multi_step])
 def test_triton_backend_has_no_kernel(fn):
     with pytest.raises(ValueError, match="backend='triton' has no kernel"):
         fn(X, backend="triton")
