@@ -12,12 +12,27 @@ with everything that does not depend on the carried gradient computed for a
 block of steps at once. Forward operations follow the reference's order, so
 spikes and states are identical to it; gradients agree to rounding.
 
+On the CPU, for float32/float64 steps of at least :data:`COMPILE_MIN_NUMEL`
+elements, the loops call one fused step per direction built with
+``torch.compile`` (inductor's C++ code: one memory pass per step instead of one
+per operation), compiled once per static configuration and cached. The
+``autograd.Function`` itself stays eager, so ``torch.func`` transforms (which
+run the eager loops) work as before. :data:`COMPILE_MODE` (initialised from the
+``FNSNN_FAST_COMPILE`` environment variable) chooses: ``"auto"`` (by size; if
+the compiler cannot build the step, one warning names the reason and the eager
+loop runs), ``"always"`` (any size; a failed build raises ``RuntimeError``) or
+``"never"``.
+
 ``backend="auto"`` picks this path off CUDA when :func:`fast_unsupported` finds
 nothing against it; ``backend="torch"`` always runs the reference loop.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import types
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 from typing import Any, Callable, Optional
@@ -30,6 +45,10 @@ from ._base import ScanKernel
 
 PARAM_NONE, PARAM_DIV, PARAM_MUL = 0, 1, 2
 _CHUNK = 16  # time steps whose surrogate terms are computed together in the backward
+_BLOCK = 16  # compiled path: steps between saved potentials; the backward recomputes H block by block
+COMPILE_MIN_NUMEL = 65536  # elements per time step from which COMPILE_MODE="auto" uses the compiled steps
+COMPILE_MODE = os.environ.get("FNSNN_FAST_COMPILE", "auto")  # "auto", "always" or "never"
+_COMPILE_DTYPES = (torch.float32, torch.float64)  # half types: inductor's float32 arithmetic rounds differently
 _SUPPORTED = tuple(c for c in _sg.SURROGATES if c is not _sg.PoissonPass)
 
 
@@ -70,14 +89,212 @@ def _dh(spec: _Spec, p):
         return 1.0 - 1.0 / p, (1.0 / p if spec.decay_input else 1.0)
     return 1.0 - p, (p if spec.decay_input else 1.0)
 
+# --------------------------------------------------------------------------- #
+# fused per-step kernels (torch.compile)
+# --------------------------------------------------------------------------- #
+
+
+def _forward_step(spec: _Spec, write_spikes: bool, write_v: bool, write_h: bool) -> Callable:
+    """``step(x, v, p, s_out, v_out, h_out)``: charge, fire and reset one step.
+
+    Writes ``S``, ``V`` and ``H`` into the ``*_out`` buffers whose flag is set; returns ``V`` when it
+    is not written to ``v_out`` (else ``None``). Inputs must not share storage with the buffers
+    written (aliased inputs make the compiled step copy their whole base).
+    """
+    base = 0.0 if spec.v_reset is None else spec.v_reset
+
+    def step(x, v, p, s_out, v_out, h_out):
+        h = _charge(x, v, p, base, spec)
+        v_next = _after_reset(h, spec)
+        if write_spikes:
+            s_out.copy_((h - spec.v_threshold >= 0).to(s_out.dtype))
+        if write_h:
+            h_out.copy_(h)
+        if write_v:
+            v_out.copy_(v_next)
+            return None
+        return v_next
+
+    return step
+
+
+def _backward_step(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) -> Callable:
+    """``step(h, v_prev, gs, gvs, gv, p, x, acc, gx_out) -> (gV[t-1], acc)``: one reversed step, writing ``gX[t]``.
+
+    ``v_prev`` is the potential before step ``t``; ``acc`` accumulates ``gH[t] ∂H[t]/∂p`` elementwise.
+    """
+    base = 0.0 if spec.v_reset is None else spec.v_reset
+
+    def step(h, v_prev, gs, gvs, gv, p, x, acc, gx_out):
+        if has_gvs:
+            gv = gv + gvs
+        z = h - spec.v_threshold
+        d = spec.surrogate.derivative(z)
+        if spec.v_reset is not None:
+            dv_dh = (z < 0).to(h.dtype)
+            if not spec.detach_reset:
+                dv_dh = dv_dh + (spec.v_reset - h) * d
+            gh = gv * dv_dh
+        else:
+            gh = gv if spec.detach_reset else gv * (1.0 - spec.v_threshold * d)
+        if has_gs:
+            gh = gs * d + gh
+        dh_dv, dh_dx = _dh(spec, p)
+        gx_out.copy_(gh * dh_dx)
+        if param_grad:
+            leak = v_prev - base
+            if spec.param_mode == PARAM_DIV:
+                dh_dp = -(x - leak) / (p * p) if spec.decay_input else leak / (p * p)
+            else:
+                dh_dp = x - leak if spec.decay_input else -leak
+            acc = acc + gh * dh_dp
+        return gh * dh_dv, acc
+
+    return step
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
+    """The fused step ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
+
+    Each configuration gets its own copy of the step's code object, so torch.compile keeps one cache
+    entry per configuration instead of recompiling one function past its recompile limit.
+    """
+    del dtype  # part of the cache key only
+    fn = (_forward_step if kind == "forward" else _backward_step)(spec, *flags)
+    code = fn.__code__.replace(co_name=f"fnsnn_{kind}_step")
+    fn = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    return torch.compile(fn, dynamic=False, fullgraph=True)
+
+
+def _build_errors() -> tuple:
+    """The exceptions that mean "inductor could not build the step here" (not bugs in the step)."""
+    import torch._dynamo.exc as dynamo_exc
+    import torch._inductor.exc as inductor_exc
+
+    return (dynamo_exc.BackendCompilerFailed, inductor_exc.InvalidCxxCompiler, inductor_exc.CppCompileError)
+
+
+def _use_compiled(like: Tensor) -> bool:
+    """Whether the loops run the compiled steps for steps like ``like`` (see :data:`COMPILE_MODE`)."""
+    if COMPILE_MODE not in ("auto", "always", "never"):
+        raise ValueError(f"fnsnn fast scan: COMPILE_MODE (FNSNN_FAST_COMPILE) must be 'auto', 'always' or "
+                         f"'never', got {COMPILE_MODE!r}")
+    if COMPILE_MODE == "never" or like.device.type != "cpu" or like.dtype not in _COMPILE_DTYPES:
+        return False
+    if torch._C._are_functorch_transforms_active() or torch.compiler.is_compiling():
+        return False
+    return COMPILE_MODE == "always" or like.numel() >= COMPILE_MIN_NUMEL
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_build_failed(reason: str) -> None:
+    warnings.warn(f"fnsnn fast scan: torch.compile could not build the fused step ({reason}); using the eager "
+                  f"loop. Set FNSNN_FAST_COMPILE=never to skip the attempt.", RuntimeWarning, stacklevel=5)
+
+
+def _run_compiled(loop: Callable):
+    """``loop()``'s result, or ``None`` if the compiler failed in ``"auto"`` mode (after one warning)."""
+    try:
+        return loop()
+    except _build_errors() as exc:
+        lines = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+        if COMPILE_MODE == "always":
+            raise RuntimeError(f"fnsnn fast scan: FNSNN_FAST_COMPILE='always' but torch.compile could not "
+                               f"build the fused step: {reason}") from exc
+        _warn_build_failed(reason)
+        return None
+
+
+def _as_tensor(param, like: Tensor) -> Tensor:
+    # a 0-d tensor, not a Python number, so that a new tau does not recompile the step
+    return param if isinstance(param, Tensor) else torch.tensor(param, dtype=like.dtype)
+
+
+def _forward_compiled(x_seq: Tensor, v0: Tensor, param, spec: _Spec):
+    """The forward loop over compiled steps; saves the potentials before steps ``K, 2K, ...`` (``K = _BLOCK``)."""
+    p = _as_tensor(param, x_seq)
+    step = _compiled("forward", x_seq.dtype, spec, True, False, False)
+
+    def loop():
+        spikes = torch.empty_like(x_seq)
+        v_seq = torch.empty_like(x_seq) if spec.store_v else x_seq.new_empty(0)
+        v = v0.expand_as(x_seq[0]).contiguous() if v0.shape != x_seq.shape[1:] else v0
+        v_outs = v_seq.unbind(0) if spec.store_v else [None] * x_seq.shape[0]
+        checkpoints = []
+        for t, (x, s_out, v_out) in enumerate(zip(x_seq.unbind(0), spikes.unbind(0), v_outs)):
+            if t and t % _BLOCK == 0:
+                checkpoints.append(v)
+            v = step(x, v, p, s_out, None, None)
+            if spec.store_v:
+                v_out.copy_(v)
+        return (spikes, v_seq, v, *checkpoints)
+
+    return _run_compiled(loop)
+
+
+def _recharge(spec: _Spec, x_seq: Tensor, v0: Tensor, checkpoints, param, compiled: bool):
+    """Yields ``(t, H[t], V[t-1])`` block by block from the last block, recomputed from the checkpoints."""
+    p = _as_tensor(param, x_seq)
+    flags = (False, True, True)
+    step = _compiled("forward", x_seq.dtype, spec, *flags) if compiled else _forward_step(spec, *flags)
+    xs = x_seq.unbind(0)
+    T = len(xs)
+    size = min(_BLOCK, T)
+    # separate tensors (not views of one: see _forward_step), reused by every block
+    h_buf = [torch.empty_like(xs[0]) for _ in range(size)]
+    v_buf = [torch.empty_like(xs[0]) for _ in range(size)]
+    for block in range((T - 1) // _BLOCK, -1, -1):
+        start, stop = block * _BLOCK, min(block * _BLOCK + _BLOCK, T)
+        v_start = checkpoints[block - 1] if block else v0.expand_as(xs[0])
+        for t in range(start, stop):
+            step(xs[t], v_buf[t - start - 1] if t > start else v_start, p, None, v_buf[t - start], h_buf[t - start])
+        for t in range(stop - 1, start - 1, -1):
+            yield t, h_buf[t - start], v_buf[t - start - 1] if t > start else v_start
+
+
+def _backward_compiled(spec: _Spec, x_seq, v0, checkpoints, param, grad_spike, grad_v_seq, grad_v_final,
+                       param_grad: bool):
+    """The reversed loop over compiled steps, recomputing each block's ``H`` from its checkpoint."""
+    p = _as_tensor(param, x_seq)
+    has_gs = grad_spike is not None
+    has_gvs = grad_v_seq is not None and grad_v_seq.numel() > 0
+    step = _compiled("backward", x_seq.dtype, spec, has_gs, has_gvs, param_grad)
+
+    def loop():
+        like = x_seq[0]
+        gv = (grad_v_final if grad_v_final is not None else torch.zeros_like(like)).expand_as(like).contiguous()
+        acc = torch.zeros_like(like) if param_grad else like.new_zeros(())
+        grad_x = torch.empty_like(x_seq)
+        xs, gxs = x_seq.unbind(0), grad_x.unbind(0)
+        gss = grad_spike.unbind(0) if has_gs else [None] * len(xs)
+        gvss = grad_v_seq.unbind(0) if has_gvs else [None] * len(xs)
+        for t, h, v_prev in _recharge(spec, x_seq, v0, checkpoints, p, True):
+            gv, acc = step(h, v_prev, gss[t], gvss[t], gv, p, xs[t], acc, gxs[t])
+        grad_param = acc.sum_to_size(p.shape) if param_grad else None
+        return grad_x, gv, grad_param
+
+    return _run_compiled(loop)
+
 
 class _LeakyScan(torch.autograd.Function):
-    """``(x_seq, v0, param) -> (spike_seq, v_seq or [0], h_seq, v_final)``; ``param`` is tau, k or unused."""
+    """``(x_seq, v0, param) -> (spike_seq, v_seq or [0], v_final, *H)``; ``param`` is tau, k or unused.
+
+    ``*H`` is what the backward needs: the charged potential ``H[T, ...]`` from the eager loop, or, from
+    the compiled steps, the potentials before steps ``K, 2K, ...`` (one tensor each, shaped like a step),
+    from which the backward recomputes ``H`` a block at a time. Recomputing costs one more read of
+    ``x`` but saves ``H`` (and the page faults of a fresh ``[T, ...]`` buffer, which dominate on CPU).
+    """
 
     generate_vmap_rule = True
 
     @staticmethod
     def forward(x_seq: Tensor, v0: Tensor, param, spec: _Spec):
+        if _use_compiled(x_seq[0]):
+            out = _forward_compiled(x_seq, v0, param, spec)
+            if out is not None:
+                return out
         base = 0.0 if spec.v_reset is None else spec.v_reset
         v = v0
         hs = []
@@ -89,23 +306,38 @@ class _LeakyScan(torch.autograd.Function):
         del hs
         spikes = (h_seq >= spec.v_threshold).to(x_seq.dtype)
         v_seq = _after_reset(h_seq, spec) if spec.store_v else x_seq.new_empty(0)
-        return spikes, v_seq, h_seq, v
+        return spikes, v_seq, v, h_seq
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         x_seq, v0, param, spec = inputs
         ctx.spec = spec
         ctx.param = None if isinstance(param, Tensor) else param
-        tensors = (x_seq, output[2], v0) + ((param,) if isinstance(param, Tensor) else ())
-        ctx.save_for_backward(*tensors)
-        ctx.mark_non_differentiable(output[2])
+        ctx.param_saved = isinstance(param, Tensor)
+        ctx.save_for_backward(x_seq, v0, *((param,) if ctx.param_saved else ()), *output[3:])
+        ctx.mark_non_differentiable(*output[3:])
+        ctx.set_materialize_grads(False)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_spike, grad_v_seq, grad_h, grad_v_final):
+    def backward(ctx, grad_spike, grad_v_seq, grad_v_final, *grad_h):
         spec = ctx.spec
-        x_seq, h_seq, v0, *rest = ctx.saved_tensors
-        param = rest[0] if rest else ctx.param
+        x_seq, v0, *rest = ctx.saved_tensors
+        param = rest[0] if ctx.param_saved else ctx.param
+        extra = rest[1:] if ctx.param_saved else rest
+        rest = rest[:1] if ctx.param_saved else []
+        if len(extra) == 1 and extra[0].dim() == x_seq.dim():  # the eager forward saved H[T, ...]
+            h_seq = extra[0]
+        else:  # the compiled forward saved checkpoints
+            if _use_compiled(x_seq[0]):
+                out = _backward_compiled(spec, x_seq, v0, extra, param, grad_spike, grad_v_seq, grad_v_final,
+                                         bool(rest) and ctx.needs_input_grad[2])
+                if out is not None:
+                    return out + (None,)
+            h_seq = torch.empty_like(x_seq)
+            h_views = h_seq.unbind(0)
+            for t, h, _ in _recharge(spec, x_seq, v0, extra, param, False):
+                h_views[t].copy_(h)
         dh_dv, dh_dx = _dh(spec, param)
         T = h_seq.shape[0]
         gv = grad_v_final if grad_v_final is not None else torch.zeros_like(v0)
@@ -175,7 +407,7 @@ def _spec(cfg: dict, param_mode: int, store_v: bool) -> _Spec:
 
 def _runner(param_mode: int, param_of: Callable) -> Callable:
     def run(x_seq: Tensor, state, cfg: dict, return_v_seq: bool):
-        spikes, v_seq, _, v = _LeakyScan.apply(x_seq, state.v, param_of(cfg), _spec(cfg, param_mode, return_v_seq))
+        spikes, v_seq, v, *_ = _LeakyScan.apply(x_seq, state.v, param_of(cfg), _spec(cfg, param_mode, return_v_seq))
         if return_v_seq:
             return spikes, type(state)(v), v_seq
         return spikes, type(state)(v)

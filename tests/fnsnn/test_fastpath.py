@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import fnsnn
 from fnsnn import surrogate as sg
+from fnsnn.neurons import _fastpath
 from fnsnn.neurons._base import resolve_backend
 from fnsnn.neurons.lif import LIF
 
@@ -164,3 +165,83 @@ def test_fast_second_derivative_raises():
     (g,) = torch.autograd.grad(s.sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="does not require grad"):
         torch.autograd.grad(g.sum(), x)
+
+
+# --------------------------------------------------------------------------- #
+# the compiled per-step kernels (COMPILE_MODE="always" forces them on small inputs)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "always")
+
+
+@pytest.mark.parametrize("family,v_reset,detach_reset,decay_input", [
+    ("lif", 0.0, False, True),
+    ("plif", None, True, False),
+])
+def test_compiled_matches_reference(compiled, family, v_reset, detach_reset, decay_input):
+    # T=21 spans two recomputation blocks; gradients flow into x, v0 and the parameter
+    x = torch.randn(21, 3, 11) * 1.5 + 0.5
+    param = torch.tensor(FAMILIES[family][2])
+    _fastpath._compiled.cache_clear()
+    fast, ref = _both(family, x, param=param, v_reset=v_reset, detach_reset=detach_reset,
+                      decay_input=decay_input)
+    assert _fastpath._compiled.cache_info().currsize == 3  # forward, recomputation and backward steps
+    assert torch.equal(fast[0], ref[0])
+    torch.testing.assert_close(fast[1], ref[1], rtol=0, atol=0)
+    torch.testing.assert_close(fast[2], ref[2], rtol=0, atol=0)
+    for a, b in zip(fast[3], ref[3]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_compiled_if_spikes_only_loss(compiled):
+    # no v_seq requested and only the spikes reach the loss: the backward gets no state gradients
+    x = (torch.randn(5, 40) * 1.5 + 0.5).requires_grad_()
+    grads = []
+    for backend in ("auto", "torch"):
+        s, _ = fnsnn.if_multi_step(x, backend=backend)
+        grads.append((s, torch.autograd.grad((s * torch.sin(x)).sum(), x)[0]))
+    assert torch.equal(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_used_and_eager_fallback_when_mode_never(monkeypatch):
+    x = torch.randn(4, 8)
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "always")
+    assert _fastpath._use_compiled(x[0])
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "auto")
+    assert not _fastpath._use_compiled(x[0])  # below COMPILE_MIN_NUMEL
+    assert not _fastpath._use_compiled(x[0].half())
+    monkeypatch.setattr(_fastpath, "COMPILE_MIN_NUMEL", 8)
+    assert _fastpath._use_compiled(x[0])
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "never")
+    assert not _fastpath._use_compiled(x[0])
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "sometimes")
+    with pytest.raises(ValueError, match="COMPILE_MODE .* must be 'auto', 'always' or 'never'"):
+        _fastpath._use_compiled(x[0])
+
+
+def _failing_compile(*args, **kwargs):
+    import torch._inductor.exc as inductor_exc
+
+    def step(*a):
+        raise inductor_exc.InvalidCxxCompiler()
+
+    return step
+
+
+def test_compile_failure_warns_in_auto_and_raises_in_always(monkeypatch):
+    monkeypatch.setattr(_fastpath, "_compiled", _failing_compile)
+    monkeypatch.setattr(_fastpath, "COMPILE_MIN_NUMEL", 1)
+    _fastpath._warn_build_failed.cache_clear()
+    x = torch.randn(4, 8) * 1.5 + 0.5
+    ref = fnsnn.lif_multi_step(x, backend="torch")[0]
+    with pytest.warns(RuntimeWarning, match="could not build the fused step .*InvalidCxxCompiler"):
+        out = fnsnn.lif_multi_step(x)[0]
+    assert torch.equal(out, ref)
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "always")
+    with pytest.raises(RuntimeError, match="'always' but torch.compile could not build"):
+        fnsnn.lif_multi_step(x)
+    _fastpath._warn_build_failed.cache_clear()
