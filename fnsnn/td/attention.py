@@ -263,7 +263,7 @@ def check_mha_inputs(fn: str, q, k, v, embed_dim: int, ndim: int,
                          f"{tuple(v.shape)}.")
 
 
-def _check_mha(fn, q, k, v, num_heads, weights, biases, ndim, names):
+def _check_mha(fn, q, k, v, num_heads, weights, biases, ndim, names, attn_mask, is_causal, state):
     q_w = weights[0]
     check_tensor(fn, "q_weight", q_w)
     embed_dim = q_w.shape[-1]
@@ -278,6 +278,23 @@ def _check_mha(fn, q, k, v, num_heads, weights, biases, ndim, names):
             if tuple(b.shape) != (embed_dim,):
                 raise ValueError(f"{fn}: `{bname}` must have shape ({embed_dim},), got {tuple(b.shape)}.")
     check_mha_inputs(fn, q, k, v, embed_dim, ndim, names)
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{fn}: `attn_mask` must be None when is_causal=True; use one masking mode at a time.")
+    if state is not None and not isinstance(state, TDMultiheadAttentionState):
+        raise TypeError(f"{fn}: `state` must be a TDMultiheadAttentionState (or None), got {type(state).__name__}.")
+
+
+def _mha(linear, sdpa, query, key, value, state, batch_size, num_heads, weights, biases, attn_mask, is_causal):
+    """Shared TD MHA body; ``linear``/``sdpa`` are the step or multi-step TD functions."""
+    st = state if state is not None else (None,) * 5
+    q, q_st = linear(query, st[0], weight=weights[0], bias=biases[0])
+    k, k_st = linear(key, st[1], weight=weights[1], bias=biases[1])
+    v, v_st = linear(value, st[2], weight=weights[2], bias=biases[2])
+    mask = mha_attn_mask(attn_mask, batch_size, num_heads)
+    a, a_st = sdpa(split_heads(q, num_heads), split_heads(k, num_heads), split_heads(v, num_heads), st[3],
+                   attn_mask=mask, is_causal=is_causal)
+    y, o_st = linear(merge_heads(a), st[4], weight=weights[3], bias=biases[3])
+    return y, TDMultiheadAttentionState(q_st, k_st, v_st, a_st, o_st)
 
 
 def td_multihead_attention_multi_step(
@@ -310,21 +327,9 @@ def td_multihead_attention_multi_step(
     check_same_time(fn, names, (query_seq, key_seq, value_seq))
     weights = (q_weight, k_weight, v_weight, out_weight)
     biases = (q_bias, k_bias, v_bias, out_bias)
-    _check_mha(fn, query_seq, key_seq, value_seq, num_heads, weights, biases, 4, names)
-    if is_causal and attn_mask is not None:
-        raise ValueError(f"{fn}: `attn_mask` must be None when is_causal=True; use one masking mode at a time.")
-    if state is not None and not isinstance(state, TDMultiheadAttentionState):
-        raise TypeError(f"{fn}: `state` must be a TDMultiheadAttentionState (or None), got {type(state).__name__}.")
-    st = state if state is not None else (None,) * 5
-    q, q_st = td_linear_multi_step(query_seq, st[0], weight=q_weight, bias=q_bias)
-    k, k_st = td_linear_multi_step(key_seq, st[1], weight=k_weight, bias=k_bias)
-    v, v_st = td_linear_multi_step(value_seq, st[2], weight=v_weight, bias=v_bias)
-    mask = mha_attn_mask(attn_mask, query_seq.shape[1], num_heads)
-    a, a_st = td_scaled_dot_product_attention_multi_step(split_heads(q, num_heads), split_heads(k, num_heads),
-                                                         split_heads(v, num_heads), st[3], attn_mask=mask,
-                                                         is_causal=is_causal)
-    y, o_st = td_linear_multi_step(merge_heads(a), st[4], weight=out_weight, bias=out_bias)
-    return y, TDMultiheadAttentionState(q_st, k_st, v_st, a_st, o_st)
+    _check_mha(fn, query_seq, key_seq, value_seq, num_heads, weights, biases, 4, names, attn_mask, is_causal, state)
+    return _mha(td_linear_multi_step, td_scaled_dot_product_attention_multi_step, query_seq, key_seq, value_seq,
+                state, query_seq.shape[1], num_heads, weights, biases, attn_mask, is_causal)
 
 
 def td_multihead_attention(query_seq: torch.Tensor, key_seq: torch.Tensor, value_seq: torch.Tensor, *,
@@ -361,18 +366,6 @@ def td_multihead_attention_step(
         check_step_input(fn, name, s)
     weights = (q_weight, k_weight, v_weight, out_weight)
     biases = (q_bias, k_bias, v_bias, out_bias)
-    _check_mha(fn, query, key, value, num_heads, weights, biases, 3, names)
-    if is_causal and attn_mask is not None:
-        raise ValueError(f"{fn}: `attn_mask` must be None when is_causal=True; use one masking mode at a time.")
-    if state is not None and not isinstance(state, TDMultiheadAttentionState):
-        raise TypeError(f"{fn}: `state` must be a TDMultiheadAttentionState (or None), got {type(state).__name__}.")
-    st = state if state is not None else (None,) * 5
-    q, q_st = td_linear_step(query, st[0], weight=q_weight, bias=q_bias)
-    k, k_st = td_linear_step(key, st[1], weight=k_weight, bias=k_bias)
-    v, v_st = td_linear_step(value, st[2], weight=v_weight, bias=v_bias)
-    mask = mha_attn_mask(attn_mask, query.shape[0], num_heads)
-    a, a_st = td_scaled_dot_product_attention_step(split_heads(q, num_heads), split_heads(k, num_heads),
-                                                   split_heads(v, num_heads), st[3], attn_mask=mask,
-                                                   is_causal=is_causal)
-    y, o_st = td_linear_step(merge_heads(a), st[4], weight=out_weight, bias=out_bias)
-    return y, TDMultiheadAttentionState(q_st, k_st, v_st, a_st, o_st)
+    _check_mha(fn, query, key, value, num_heads, weights, biases, 3, names, attn_mask, is_causal, state)
+    return _mha(td_linear_step, td_scaled_dot_product_attention_step, query, key, value,
+                state, query.shape[0], num_heads, weights, biases, attn_mask, is_causal)
