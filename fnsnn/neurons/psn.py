@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -100,6 +100,15 @@ def _check_square_weight(fn: str, weight, like: torch.Tensor) -> int:
     return weight.shape[0]
 
 
+def _check_masked_order(fn: str, weight, k, like: torch.Tensor) -> Tuple[int, int]:
+    """A masked-PSN ``[T, T]`` weight and order ``1 <= k <= T``; returns ``(T, k)``."""
+    T = _check_square_weight(fn, weight, like)
+    k = _check_order(fn, k)
+    if k > T:
+        raise ValueError(f"{fn}: the order `k`={k} exceeds the number of time steps T={T}; need 1 <= k <= T.")
+    return T, k
+
+
 def _check_sliding_weight(fn: str, weight, like: torch.Tensor) -> int:
     """A ``[k]`` weight with ``k >= 1``; returns ``k``."""
     check_tensor(fn, "weight", weight)
@@ -169,10 +178,7 @@ def masked_psn_weight(weight: torch.Tensor, *, k: int, lambda_: Number = 1.0) ->
         The ``[T, T]`` masked weight.
     """
     fn = "masked_psn_weight"
-    T = _check_square_weight(fn, weight, weight)
-    k = _check_order(fn, k)
-    if k > T:
-        raise ValueError(f"{fn}: the order `k`={k} exceeds the number of time steps T={T}; need 1 <= k <= T.")
+    T, k = _check_masked_order(fn, weight, k, weight)
     return _masked_weight(fn, weight, k, lambda_)
 
 
@@ -260,6 +266,13 @@ def masked_psn_init_state(x: torch.Tensor) -> MaskedPSNState:
     return MaskedPSNState(x.new_zeros((0, *x.shape)))
 
 
+def _masked_history(fn: str, state, like: torch.Tensor) -> torch.Tensor:
+    """The inputs a masked-PSN ``state`` has seen (none for ``state=None``), checked against ``like``."""
+    if state is None:
+        return masked_psn_init_state(like).history
+    return _check_history_state(fn, state, MaskedPSNState, like, None).history
+
+
 def masked_psn_step(x: torch.Tensor, state: Optional[MaskedPSNState] = None, *, weight: torch.Tensor, bias: Number,
                     k: int, surrogate_function: Optional[Callable] = None):
     """One step ``t`` of the fully masked PSN (``lambda >= 1``): ``S[t] = Θ(sum_j W[t, j] X[j] + B[t])``.
@@ -284,12 +297,8 @@ def masked_psn_step(x: torch.Tensor, state: Optional[MaskedPSNState] = None, *, 
     """
     fn = "masked_psn_step"
     check_tensor(fn, "x", x)
-    T = _check_square_weight(fn, weight, x)
-    k = _check_order(fn, k)
-    if k > T:
-        raise ValueError(f"{fn}: the order `k`={k} exceeds the number of time steps T={T}; need 1 <= k <= T.")
-    history = masked_psn_init_state(x).history if state is None else \
-        _check_history_state(fn, state, MaskedPSNState, x, None).history
+    T, k = _check_masked_order(fn, weight, k, x)
+    history = _masked_history(fn, state, x)
     t = history.shape[0]
     if t >= T:
         raise MaskedPSNOverflowError(
@@ -328,12 +337,8 @@ def masked_psn_multi_step(x_seq: torch.Tensor, state: Optional[MaskedPSNState] =
     fn = "masked_psn_multi_step"
     check_seq(fn, "x_seq", x_seq)
     like = x_seq.select(0, 0)
-    T = _check_square_weight(fn, weight, x_seq)
-    k = _check_order(fn, k)
-    if k > T:
-        raise ValueError(f"{fn}: the order `k`={k} exceeds the number of time steps T={T}; need 1 <= k <= T.")
-    history = masked_psn_init_state(like).history if state is None else \
-        _check_history_state(fn, state, MaskedPSNState, like, None).history
+    T, k = _check_masked_order(fn, weight, k, x_seq)
+    history = _masked_history(fn, state, like)
     t = history.shape[0]
     if t + x_seq.shape[0] != T:
         raise ValueError(f"{fn}: `x_seq` has {x_seq.shape[0]} time steps and the state {t}, but `weight` is "
