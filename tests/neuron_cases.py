@@ -84,18 +84,18 @@ CASES = [
     ),
     NeuronCase(
         "plif", fnsnn.plif_step, fnsnn.plif_multi_step, dict(w=0.3),
-        shell=lambda **kw: _with_w(nn_neuron.ParametricLIFNode(**kw), 0.3),
-        sj=lambda **kw: _with_w(_sj()[0].ParametricLIFNode(**kw), 0.3), tensor_param="w",
+        shell=lambda **kw: _with_param(nn_neuron.ParametricLIFNode(**kw), "w", 0.3),
+        sj=lambda **kw: _with_param(_sj()[0].ParametricLIFNode(**kw), "w", 0.3), tensor_param="w",
         extra_shell_params=("w",),
     ),
 ]
 
 
-def _with_w(module, w):
+def _with_param(module, name, value):
     import torch
 
     with torch.no_grad():
-        module.w.fill_(w)
+        getattr(module, name).fill_(value)
     return module
 
 
@@ -105,14 +105,6 @@ def _set(module, **attrs):
     """Set attributes after construction (SpikingJelly constructors that lack a keyword)."""
     for name, value in attrs.items():
         setattr(module, name, value)
-    return module
-
-
-def _with_param(module, name, value):
-    import torch
-
-    with torch.no_grad():
-        getattr(module, name).fill_(value)
     return module
 
 
