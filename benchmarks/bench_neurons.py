@@ -19,13 +19,23 @@ input ``x`` itself). tracemalloc does not see torch's CPU allocations, and RSS
 deltas in one process are blurred by the allocator's reuse, so this count is the
 comparable figure; it is the memory a training step holds per layer.
 SpikingJelly 2.0.0 picks its own multi-step implementation (no backend
-argument). On CUDA fnsnn's Triton kernels run and ``torch.cuda.max_memory_allocated``
+argument). fnsnn's CPU fast path compiles its fused steps with ``torch.compile``
+on first use; that one-time cost is printed apart ("first call") and left out
+of the timings (every implementation gets a warm-up run).
+
+``--no-mmap`` sets glibc's ``M_MMAP_MAX=0`` and a high ``M_TRIM_THRESHOLD``
+(``mallopt``) before anything is allocated, so that large tensors come from the
+heap and are reused instead of being mapped afresh (and page-faulted in) on
+every call. It applies to every implementation in the process alike; on this
+kind of machine page faults of fresh ``[T, N]`` buffers cost about as much as
+the arithmetic. On CUDA fnsnn's Triton kernels run and ``torch.cuda.max_memory_allocated``
 gives the peak instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import platform
 import statistics
 import time
@@ -170,10 +180,12 @@ def bench(title, impls, T, N, reps, device, bandwidth, state_words):
     # forward: read x, write spikes, save the state sequences; backward: read gS and them, write gX
     floor_train = 2 * (2 + state_words) * elem / bandwidth
     times = {name: {"fwd": [], "train": []} for name in impls}
-    for name, run in impls.items():  # warm-up
+    for name, run in impls.items():  # warm-up (fnsnn compiles its fused steps here)
+        first = time_once(run, x, True)
         time_once(run, x, False)
-        time_once(run, x, True)
         x.grad = None
+        if name == "fnsnn (auto)":
+            print(f"\n{name}: first forward+backward (includes compiling the fused steps) {first:.1f} s")
     for _ in range(reps):
         for name, run in impls.items():
             times[name]["fwd"].append(time_once(run, x, False))
@@ -209,13 +221,21 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--no-mmap", action="store_true",
+                        help="glibc mallopt: serve large tensors from the reused heap (see the docstring)")
+    parser.add_argument("--no-reference-loop", action="store_true", help="leave out fnsnn's (slow) reference loop")
     args = parser.parse_args()
+    if args.no_mmap:
+        libc = ctypes.CDLL("libc.so.6")
+        if not (libc.mallopt(-4, 0) and libc.mallopt(-1, 2**31 - 1)):  # M_MMAP_MAX, M_TRIM_THRESHOLD
+            raise SystemExit("mallopt failed")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
     bandwidth = copy_bandwidth(device)
     print(f"# fnsnn neuron benchmark\n{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{args.threads} threads, device {device}; copy bandwidth {bandwidth / 1e9:.1f} GB/s")
+          f"{args.threads} threads, device {device}; copy bandwidth {bandwidth / 1e9:.1f} GB/s"
+          f"{'; glibc mmap off (--no-mmap)' if args.no_mmap else ''}")
     if args.quick:
         grid = [(64, 256 * 1024)]
         izh = [(64, 64 * 1024)]
@@ -223,7 +243,10 @@ def main():
         grid = [(T, N) for T in (8, 64, 256) for N in (64 * 1024, 1024 * 1024)]
         izh = [(64, 64 * 1024), (64, 1024 * 1024)]
     for T, N in grid:
-        bench("LIF (tau=2, hard reset, Sigmoid surrogate)", lif_impls(device), T, N, args.reps, device, bandwidth, 1)
+        impls = lif_impls(device)
+        if args.no_reference_loop:
+            del impls["fnsnn (reference loop)"]
+        bench("LIF (tau=2, hard reset, Sigmoid surrogate)", impls, T, N, args.reps, device, bandwidth, 1)
     for T, N in izh:
         bench("Izhikevich (two states)", izhikevich_impls(device), T, N, args.reps, device, bandwidth, 2)
 
