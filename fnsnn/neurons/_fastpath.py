@@ -45,7 +45,7 @@ from ._base import ScanKernel
 
 PARAM_NONE, PARAM_DIV, PARAM_MUL = 0, 1, 2
 _CHUNK = 16  # time steps whose surrogate terms are computed together in the backward
-_BLOCK = 16  # compiled path: steps between saved potentials; the backward recomputes H block by block
+_BLOCK = 8  # compiled path: steps fused into one kernel; the backward recomputes H block by block
 COMPILE_MIN_NUMEL = 65536  # elements per time step from which COMPILE_MODE="auto" uses the compiled steps
 COMPILE_MODE = os.environ.get("FNSNN_FAST_COMPILE", "auto")  # "auto", "always" or "never"
 _COMPILE_DTYPES = (torch.float32, torch.float64)  # half types: inductor's float32 arithmetic rounds differently
@@ -94,75 +94,85 @@ def _dh(spec: _Spec, p):
 # --------------------------------------------------------------------------- #
 
 
-def _forward_step(spec: _Spec, write_spikes: bool, write_v: bool, write_h: bool) -> Callable:
-    """``step(x, v, p, s_out, v_out, h_out)``: charge, fire and reset one step.
+def _forward_block(spec: _Spec, store_v: bool) -> Callable:
+    """``block(x_blk, v, p, s_out, v_out) -> v``: a few steps in one pass, writing ``S`` (and ``V``) for them."""
+    base = 0.0 if spec.v_reset is None else spec.v_reset
 
-    Writes ``S``, ``V`` and ``H`` into the ``*_out`` buffers whose flag is set; returns ``V`` when it
-    is not written to ``v_out`` (else ``None``). Inputs must not share storage with the buffers
-    written (aliased inputs make the compiled step copy their whole base).
+    def block(x_blk, v, p, s_out, v_out):
+        spikes, vs = [], []
+        for x in x_blk.unbind(0):
+            h = _charge(x, v, p, base, spec)
+            spikes.append((h - spec.v_threshold >= 0).to(s_out.dtype))
+            v = _after_reset(h, spec)
+            vs.append(v)
+        s_out.copy_(torch.stack(spikes))
+        if store_v:
+            v_out.copy_(torch.stack(vs))
+        return v
+
+    return block
+
+
+def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) -> Callable:
+    """``block(x_blk, v, p, gs_blk, gvs_blk, gv, acc, gx_out) -> (gv, acc)``: a few reversed steps in one pass.
+
+    Recomputes the block's ``H`` from its first potential ``v``, then runs the reverse recurrence,
+    writing ``gX`` into ``gx_out``; ``acc`` accumulates ``gH ∂H/∂p`` elementwise.
     """
     base = 0.0 if spec.v_reset is None else spec.v_reset
 
-    def step(x, v, p, s_out, v_out, h_out):
-        h = _charge(x, v, p, base, spec)
-        v_next = _after_reset(h, spec)
-        if write_spikes:
-            s_out.copy_((h - spec.v_threshold >= 0).to(s_out.dtype))
-        if write_h:
-            h_out.copy_(h)
-        if write_v:
-            v_out.copy_(v_next)
-            return None
-        return v_next
-
-    return step
-
-
-def _backward_step(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) -> Callable:
-    """``step(h, v_prev, gs, gvs, gv, p, x, acc, gx_out) -> (gV[t-1], acc)``: one reversed step, writing ``gX[t]``.
-
-    ``v_prev`` is the potential before step ``t``; ``acc`` accumulates ``gH[t] ∂H[t]/∂p`` elementwise.
-    """
-    base = 0.0 if spec.v_reset is None else spec.v_reset
-
-    def step(h, v_prev, gs, gvs, gv, p, x, acc, gx_out):
-        if has_gvs:
-            gv = gv + gvs
-        z = h - spec.v_threshold
-        d = spec.surrogate.derivative(z)
-        if spec.v_reset is not None:
-            dv_dh = (z < 0).to(h.dtype)
-            if not spec.detach_reset:
-                dv_dh = dv_dh + (spec.v_reset - h) * d
-            gh = gv * dv_dh
-        else:
-            gh = gv if spec.detach_reset else gv * (1.0 - spec.v_threshold * d)
-        if has_gs:
-            gh = gs * d + gh
+    def block(x_blk, v, p, gs_blk, gvs_blk, gv, acc, gx_out):
+        xs = x_blk.unbind(0)
+        hs, v_prev = [], []
+        for x in xs:
+            v_prev.append(v)
+            h = _charge(x, v, p, base, spec)
+            hs.append(h)
+            v = _after_reset(h, spec)
+        gss = gs_blk.unbind(0) if has_gs else None
+        gvss = gvs_blk.unbind(0) if has_gvs else None
         dh_dv, dh_dx = _dh(spec, p)
-        gx_out.copy_(gh * dh_dx)
-        if param_grad:
-            leak = v_prev - base
-            if spec.param_mode == PARAM_DIV:
-                dh_dp = -(x - leak) / (p * p) if spec.decay_input else leak / (p * p)
+        gxs = [None] * len(xs)
+        for i in range(len(xs) - 1, -1, -1):
+            if has_gvs:
+                gv = gv + gvss[i]
+            z = hs[i] - spec.v_threshold
+            d = spec.surrogate.derivative(z)
+            if spec.v_reset is not None:
+                dv_dh = (z < 0).to(z.dtype)
+                if not spec.detach_reset:
+                    dv_dh = dv_dh + (spec.v_reset - hs[i]) * d
+                gh = gv * dv_dh
             else:
-                dh_dp = x - leak if spec.decay_input else -leak
-            acc = acc + gh * dh_dp
-        return gh * dh_dv, acc
+                gh = gv if spec.detach_reset else gv * (1.0 - spec.v_threshold * d)
+            if has_gs:
+                gh = gss[i] * d + gh
+            gxs[i] = gh * dh_dx
+            if param_grad:
+                leak = v_prev[i] - base
+                if spec.param_mode == PARAM_DIV:
+                    dh_dp = -(xs[i] - leak) / (p * p) if spec.decay_input else leak / (p * p)
+                else:
+                    dh_dp = xs[i] - leak if spec.decay_input else -leak
+                acc = acc + gh * dh_dp
+            gv = gh * dh_dv
+        gx_out.copy_(torch.stack(gxs))
+        return gv, acc
 
-    return step
+    return block
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
-    """The fused step ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
+    """The fused block ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
 
-    Each configuration gets its own copy of the step's code object, so torch.compile keeps one cache
-    entry per configuration instead of recompiling one function past its recompile limit.
+    Each configuration gets its own copy of the block's code object, so torch.compile keeps one cache
+    entry per configuration instead of recompiling one function past its recompile limit. A block
+    length other than :data:`_BLOCK` (the last block) compiles once more.
     """
     del dtype  # part of the cache key only
-    fn = (_forward_step if kind == "forward" else _backward_step)(spec, *flags)
-    code = fn.__code__.replace(co_name=f"fnsnn_{kind}_step")
+    fn = (_forward_block if kind == "forward" else _backward_block)(spec, *flags)
+    code = fn.__code__.replace(co_name=f"fnsnn_{kind}_block")
     fn = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     return torch.compile(fn, dynamic=False, fullgraph=True)
 
@@ -212,70 +222,51 @@ def _as_tensor(param, like: Tensor) -> Tensor:
     return param if isinstance(param, Tensor) else torch.tensor(param, dtype=like.dtype)
 
 
+def _blocks(T: int):
+    return [(start, min(start + _BLOCK, T)) for start in range(0, T, _BLOCK)]
+
+
 def _forward_compiled(x_seq: Tensor, v0: Tensor, param, spec: _Spec):
-    """The forward loop over compiled steps; saves the potentials before steps ``K, 2K, ...`` (``K = _BLOCK``)."""
+    """The forward over compiled blocks; saves the potentials before steps ``K, 2K, ...`` (``K = _BLOCK``)."""
     p = _as_tensor(param, x_seq)
-    step = _compiled("forward", x_seq.dtype, spec, True, False, False)
+    block = _compiled("forward", x_seq.dtype, spec, spec.store_v)
 
     def loop():
         spikes = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq) if spec.store_v else x_seq.new_empty(0)
         v = v0.expand_as(x_seq[0]).contiguous() if v0.shape != x_seq.shape[1:] else v0
-        v_outs = v_seq.unbind(0) if spec.store_v else [None] * x_seq.shape[0]
         checkpoints = []
-        for t, (x, s_out, v_out) in enumerate(zip(x_seq.unbind(0), spikes.unbind(0), v_outs)):
-            if t and t % _BLOCK == 0:
+        for start, stop in _blocks(x_seq.shape[0]):
+            if start:
                 checkpoints.append(v)
-            v = step(x, v, p, s_out, None, None)
-            if spec.store_v:
-                v_out.copy_(v)
+            v = block(x_seq[start:stop], v, p, spikes[start:stop], v_seq[start:stop] if spec.store_v else None)
         return (spikes, v_seq, v, *checkpoints)
 
     return _run_compiled(loop)
 
 
-def _recharge(spec: _Spec, x_seq: Tensor, v0: Tensor, checkpoints, param, compiled: bool):
-    """Yields ``(t, H[t], V[t-1])`` block by block from the last block, recomputed from the checkpoints."""
-    p = _as_tensor(param, x_seq)
-    flags = (False, True, True)
-    step = _compiled("forward", x_seq.dtype, spec, *flags) if compiled else _forward_step(spec, *flags)
-    xs = x_seq.unbind(0)
-    T = len(xs)
-    size = min(_BLOCK, T)
-    # separate tensors (not views of one: see _forward_step), reused by every block
-    h_buf = [torch.empty_like(xs[0]) for _ in range(size)]
-    v_buf = [torch.empty_like(xs[0]) for _ in range(size)]
-    for block in range((T - 1) // _BLOCK, -1, -1):
-        start, stop = block * _BLOCK, min(block * _BLOCK + _BLOCK, T)
-        v_start = checkpoints[block - 1] if block else v0.expand_as(xs[0])
-        for t in range(start, stop):
-            step(xs[t], v_buf[t - start - 1] if t > start else v_start, p, None, v_buf[t - start], h_buf[t - start])
-        for t in range(stop - 1, start - 1, -1):
-            yield t, h_buf[t - start], v_buf[t - start - 1] if t > start else v_start
-
-
-def _backward_compiled(spec: _Spec, x_seq, v0, checkpoints, param, grad_spike, grad_v_seq, grad_v_final,
-                       param_grad: bool):
-    """The reversed loop over compiled steps, recomputing each block's ``H`` from its checkpoint."""
+def _backward_blocks(spec: _Spec, x_seq, v0, checkpoints, param, grad_spike, grad_v_seq, grad_v_final,
+                     param_grad: bool, compiled: bool):
+    """The reversed loop over blocks (compiled or eager), recomputing each block's ``H`` from its checkpoint."""
     p = _as_tensor(param, x_seq)
     has_gs = grad_spike is not None
     has_gvs = grad_v_seq is not None and grad_v_seq.numel() > 0
-    step = _compiled("backward", x_seq.dtype, spec, has_gs, has_gvs, param_grad)
+    flags = (has_gs, has_gvs, param_grad)
+    block = _compiled("backward", x_seq.dtype, spec, *flags) if compiled else _backward_block(spec, *flags)
 
     def loop():
         like = x_seq[0]
         gv = (grad_v_final if grad_v_final is not None else torch.zeros_like(like)).expand_as(like).contiguous()
         acc = torch.zeros_like(like) if param_grad else like.new_zeros(())
         grad_x = torch.empty_like(x_seq)
-        xs, gxs = x_seq.unbind(0), grad_x.unbind(0)
-        gss = grad_spike.unbind(0) if has_gs else [None] * len(xs)
-        gvss = grad_v_seq.unbind(0) if has_gvs else [None] * len(xs)
-        for t, h, v_prev in _recharge(spec, x_seq, v0, checkpoints, p, True):
-            gv, acc = step(h, v_prev, gss[t], gvss[t], gv, p, xs[t], acc, gxs[t])
+        for i, (start, stop) in reversed(list(enumerate(_blocks(x_seq.shape[0])))):
+            v = checkpoints[i - 1] if i else v0.expand_as(like)
+            gv, acc = block(x_seq[start:stop], v, p, grad_spike[start:stop] if has_gs else None,
+                            grad_v_seq[start:stop] if has_gvs else None, gv, acc, grad_x[start:stop])
         grad_param = acc.sum_to_size(p.shape) if param_grad else None
         return grad_x, gv, grad_param
 
-    return _run_compiled(loop)
+    return _run_compiled(loop) if compiled else loop()
 
 
 class _LeakyScan(torch.autograd.Function):
@@ -329,15 +320,10 @@ class _LeakyScan(torch.autograd.Function):
         if len(extra) == 1 and extra[0].dim() == x_seq.dim():  # the eager forward saved H[T, ...]
             h_seq = extra[0]
         else:  # the compiled forward saved checkpoints
-            if _use_compiled(x_seq[0]):
-                out = _backward_compiled(spec, x_seq, v0, extra, param, grad_spike, grad_v_seq, grad_v_final,
-                                         bool(rest) and ctx.needs_input_grad[2])
-                if out is not None:
-                    return out + (None,)
-            h_seq = torch.empty_like(x_seq)
-            h_views = h_seq.unbind(0)
-            for t, h, _ in _recharge(spec, x_seq, v0, extra, param, False):
-                h_views[t].copy_(h)
+            args = (spec, x_seq, v0, extra, param, grad_spike, grad_v_seq, grad_v_final,
+                    bool(rest) and ctx.needs_input_grad[2])
+            out = _backward_blocks(*args, compiled=True) if _use_compiled(x_seq[0]) else None
+            return (out if out is not None else _backward_blocks(*args, compiled=False)) + (None,)
         dh_dv, dh_dx = _dh(spec, param)
         T = h_seq.shape[0]
         gv = grad_v_final if grad_v_final is not None else torch.zeros_like(v0)
