@@ -245,3 +245,20 @@ def test_compile_failure_warns_in_auto_and_raises_in_always(monkeypatch):
     with pytest.raises(RuntimeError, match="'always' but torch.compile could not build"):
         fnsnn.lif_multi_step(x)
     _fastpath._warn_build_failed.cache_clear()
+
+
+def test_compiled_forward_eager_backward(monkeypatch):
+    # a backward that may not compile recomputes from the same checkpoints with the eager block
+    x = torch.randn(11, 2, 5) * 1.5 + 0.5
+    tau = torch.tensor(2.5)
+    grads = []
+    for mode in ("never", "always"):
+        xi, t = x.clone().requires_grad_(), tau.clone().requires_grad_()
+        monkeypatch.setattr(_fastpath, "COMPILE_MODE", mode)
+        s, final, v = fnsnn.lif_multi_step(xi, tau=t, return_v_seq=True)
+        monkeypatch.setattr(_fastpath, "COMPILE_MODE", "never")
+        loss = (s * torch.cos(xi)).sum() + (v * xi).sum() + final.v.sum()
+        grads.append((s, torch.autograd.grad(loss, (xi, t))))
+    assert torch.equal(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
