@@ -13,9 +13,12 @@ block of steps at once. Forward operations follow the reference's order, so
 spikes and states are identical to it; gradients agree to rounding.
 
 On the CPU, for float32/float64 steps of at least :data:`COMPILE_MIN_NUMEL`
-elements, the loops call one fused step per direction built with
-``torch.compile`` (inductor's C++ code: one memory pass per step instead of one
-per operation), compiled once per static configuration and cached. The
+elements, the loops instead call fused blocks of :data:`_BLOCK` steps built with
+``torch.compile`` (inductor's C++ code: one memory pass per block instead of one
+per operation and step), compiled once per static configuration (reset mode,
+detach_reset, decay_input, surrogate and its parameters, dtype) and cached. The
+compiled forward saves only the potential at each block's start; the backward
+block recomputes its ``H`` from it in registers before running the recurrence. The
 ``autograd.Function`` itself stays eager, so ``torch.func`` transforms (which
 run the eager loops) work as before. :data:`COMPILE_MODE` (initialised from the
 ``FNSNN_FAST_COMPILE`` environment variable) chooses: ``"auto"`` (by size; if
@@ -167,14 +170,17 @@ def _compiled(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
     """The fused block ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
 
     Each configuration gets its own copy of the block's code object, so torch.compile keeps one cache
-    entry per configuration instead of recompiling one function past its recompile limit. A block
-    length other than :data:`_BLOCK` (the last block) compiles once more.
+    entry per configuration instead of recompiling one function past its recompile limit. The first
+    shape compiles static code; a second shape (or a shorter last block) recompiles it once with
+    dynamic sizes (torch.compile's automatic dynamic shapes), which then serves every shape.
+    Measured on a 2-core CPU: about 10 s for the first build in a process (inductor start-up),
+    then 2-8 s per configuration and direction.
     """
     del dtype  # part of the cache key only
     fn = (_forward_block if kind == "forward" else _backward_block)(spec, *flags)
     code = fn.__code__.replace(co_name=f"fnsnn_{kind}_block")
     fn = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
-    return torch.compile(fn, dynamic=False, fullgraph=True)
+    return torch.compile(fn, dynamic=None, fullgraph=True)
 
 
 def _build_errors() -> tuple:
