@@ -32,6 +32,7 @@ nothing against it; ``backend="torch"`` always runs the reference loop.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import types
@@ -165,8 +166,16 @@ def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) 
     return block
 
 
-@functools.lru_cache(maxsize=None)
 def _compiled(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
+    """:func:`_compiled_block` keyed on what the block reads (the forward ignores the surrogate)."""
+    spec = dataclasses.replace(spec, store_v=False)
+    if kind == "forward":
+        spec = dataclasses.replace(spec, surrogate=None, detach_reset=False)
+    return _compiled_block(kind, dtype, spec, *flags)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_block(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
     """The fused block ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
 
     Each configuration gets its own copy of the block's code object, so torch.compile keeps one cache

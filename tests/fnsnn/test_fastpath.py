@@ -185,10 +185,10 @@ def test_compiled_matches_reference(compiled, family, v_reset, detach_reset, dec
     # T=21: two full blocks and a shorter last one; gradients flow into x, v0 and the parameter
     x = torch.randn(21, 3, 11) * 1.5 + 0.5
     param = torch.tensor(FAMILIES[family][2])
-    _fastpath._compiled.cache_clear()
+    _fastpath._compiled_block.cache_clear()
     fast, ref = _both(family, x, param=param, v_reset=v_reset, detach_reset=detach_reset,
                       decay_input=decay_input)
-    assert _fastpath._compiled.cache_info().currsize == 2  # the forward and the backward block
+    assert _fastpath._compiled_block.cache_info().currsize == 2  # the forward and the backward block
     assert torch.equal(fast[0], ref[0])
     torch.testing.assert_close(fast[1], ref[1], rtol=0, atol=0)
     torch.testing.assert_close(fast[2], ref[2], rtol=0, atol=0)
