@@ -50,7 +50,7 @@ from ._base import ScanKernel
 PARAM_NONE, PARAM_DIV, PARAM_MUL = 0, 1, 2
 _CHUNK = 16  # time steps whose surrogate terms are computed together in the backward
 _BLOCK = 8  # compiled path: steps fused into one kernel; the backward recomputes H block by block
-COMPILE_MIN_NUMEL = 65536  # elements per time step from which COMPILE_MODE="auto" uses the compiled steps
+COMPILE_MIN_NUMEL = 65536  # elements per time step from which COMPILE_MODE="auto" uses the compiled blocks
 COMPILE_MODE = os.environ.get("FNSNN_FAST_COMPILE", "auto")  # "auto", "always" or "never"
 _COMPILE_DTYPES = (torch.float32, torch.float64)  # half types: inductor's float32 arithmetic rounds differently
 _SUPPORTED = tuple(c for c in _sg.SURROGATES if c is not _sg.PoissonPass)
@@ -201,7 +201,7 @@ def _build_errors() -> tuple:
 
 
 def _use_compiled(like: Tensor) -> bool:
-    """Whether the loops run the compiled steps for steps like ``like`` (see :data:`COMPILE_MODE`)."""
+    """Whether the loops run the compiled blocks for steps like ``like`` (see :data:`COMPILE_MODE`)."""
     if COMPILE_MODE not in ("auto", "always", "never"):
         raise ValueError(f"fnsnn fast scan: COMPILE_MODE (FNSNN_FAST_COMPILE) must be 'auto', 'always' or "
                          f"'never', got {COMPILE_MODE!r}")
