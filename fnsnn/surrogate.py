@@ -106,7 +106,7 @@ def _poisson_forward(x, noise):
 
 
 def _poisson_setup_context(ctx, inputs, output):
-    pass
+    """Nothing to save: the straight-through backward needs no inputs."""
 
 
 def _poisson_backward(ctx, grad_output):
@@ -183,10 +183,12 @@ class SurrogateFunction:
         check_bool(type(self).__name__, "spiking", self.spiking)
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__}.primitive: a SurrogateFunction subclass must define the smooth "
+                        f"primitive it stands for.")
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__}.derivative: a SurrogateFunction subclass must define the "
+                        f"surrogate derivative.")
 
     def spike(self, x: torch.Tensor) -> torch.Tensor:
         """``Θ(x)`` with the surrogate gradient, whatever ``spiking`` says."""
