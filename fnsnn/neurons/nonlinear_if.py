@@ -17,6 +17,7 @@ import torch
 
 from .._checks import check_greater, check_number
 from ._base import NeuronFamily, ScanKernel, check_firing, fire_and_reset, full_like, run_multi_step, run_step
+from ._fastpath_charge import EIF_FAST, IZHIKEVICH_FAST, QIF_FAST
 
 Number = Union[float, torch.Tensor]
 
@@ -82,14 +83,14 @@ def triton_kernel(name):
 
 
 QIF = NeuronFamily("qif", QIFState, lambda like, cfg: QIFState(_rest_v(like, cfg)), _qif_update,
-                  kernels={"triton": triton_kernel("qif")})
+                  kernels={"triton": triton_kernel("qif"), "fast": QIF_FAST})
 EIF = NeuronFamily("eif", EIFState, lambda like, cfg: EIFState(_rest_v(like, cfg)), _eif_update,
-                  kernels={"triton": triton_kernel("eif")})
+                  kernels={"triton": triton_kernel("eif"), "fast": EIF_FAST})
 IZHIKEVICH = NeuronFamily(
     "izhikevich", IzhikevichState,
     lambda like, cfg: IzhikevichState(_rest_v(like, cfg), full_like(like, cfg["w_rest"])),
     _izhikevich_update,
-    kernels={"triton": triton_kernel("izhikevich")},
+    kernels={"triton": triton_kernel("izhikevich"), "fast": IZHIKEVICH_FAST},
 )
 
 
