@@ -1,8 +1,9 @@
 """vmap over 8 time constants against one call on 8x the data (LIF, CPU, interleaved in one process).
 
 A real batching rule makes ``vmap(lif over tau)`` cost about one call on 8x the
-elements; the per-sample fallback would cost 8 separate calls. The script also
-fails if any vmap fallback warning is raised.
+elements; the per-sample fallback would cost 8 separate calls. Forward alone and
+forward+backward (gradient to the time constants, taken outside ``vmap``) are
+timed. The script also fails if any vmap fallback warning is raised.
 
 Usage: PYTHONPATH=. python benchmarks/bench_vmap.py [--T 64] [--N 32768] [--reps 5]
 """
@@ -38,25 +39,32 @@ def main():
     x8 = torch.randn(args.T, 8 * args.N)
     taus = torch.linspace(1.5, 8.0, 8)
     print(f"LIF, T={args.T}, N={args.N} per tau, 8 taus, {args.threads} threads, median of {args.reps}")
-    print("| backend | vmap over 8 taus (ms) | one call on 8x data (ms) | ratio |")
-    print("|---|---:|---:|---:|")
+    print("| backend | pass | vmap over 8 taus (ms) | one call on 8x data (ms) | ratio |")
+    print("|---|---|---:|---:|---:|")
     for backend in ("torch", "auto"):
-        def batched():
-            return vmap(lambda tau: fnsnn.lif_multi_step(x, tau=tau, backend=backend)[0])(taus)
+        for train in (False, True):
+            def batched():
+                t = taus.detach().requires_grad_(train)
+                s = vmap(lambda tau: fnsnn.lif_multi_step(x, tau=tau, backend=backend)[0])(t)
+                if train:
+                    s.backward(torch.ones_like(s))
 
-        def single():
-            return fnsnn.lif_multi_step(x8, tau=2.0, backend=backend)[0]
+            def single():
+                t = torch.tensor(2.0, requires_grad=train)
+                s = fnsnn.lif_multi_step(x8, tau=t, backend=backend)[0]
+                if train:
+                    s.backward(torch.ones_like(s))
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", UserWarning)
-            batched(), single()  # warm up (and compile, where the backend compiles)
-            tb, ts = [], []
-            for _ in range(args.reps):
-                tb.append(timed(batched))
-                ts.append(timed(single))
-        mb, ms = statistics.median(tb) * 1e3, statistics.median(ts) * 1e3
-        print(f"| {backend} | {mb:.1f} | {ms:.1f} | {mb / ms:.2f} |")
-
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", UserWarning)
+                batched(), single()  # warm up (and compile, where the backend compiles)
+                tb, ts = [], []
+                for _ in range(args.reps):
+                    tb.append(timed(batched))
+                    ts.append(timed(single))
+            mb, ms = statistics.median(tb) * 1e3, statistics.median(ts) * 1e3
+            label = "forward+backward" if train else "forward"
+            print(f"| {backend} | {label} | {mb:.1f} | {ms:.1f} | {mb / ms:.2f} |")
 
 if __name__ == "__main__":
     main()

@@ -19,8 +19,10 @@ per operation and step), compiled once per static configuration (reset mode,
 detach_reset, decay_input, surrogate and its parameters, dtype) and cached. The
 compiled forward saves only the potential at each block's start; the backward
 block recomputes its ``H`` from it in registers before running the recurrence. The
-``autograd.Function`` itself stays eager, so ``torch.func`` transforms (which
-run the eager loops) work as before. :data:`COMPILE_MODE` (initialised from the
+``autograd.Function`` itself stays eager. Its ``vmap`` rule runs one scan over
+the whole batch (the vmapped dimension placed next to time, batched parameters
+broadcast against it), on plain tensors, so a vmapped call runs the compiled
+blocks as a single call would; other ``torch.func`` transforms run the eager loops. :data:`COMPILE_MODE` (initialised from the
 ``FNSNN_FAST_COMPILE`` environment variable) chooses: ``"auto"`` (by size; if
 the compiler cannot build the step, one warning names the reason and the eager
 loop runs), ``"always"`` (any size; a failed build raises ``RuntimeError``) or
@@ -233,8 +235,9 @@ def _run_compiled(loop: Callable):
 
 
 def _as_tensor(param, like: Tensor) -> Tensor:
-    # a 0-d tensor, not a Python number, so that a new tau does not recompile the step
-    return param if isinstance(param, Tensor) else torch.tensor(param, dtype=like.dtype)
+    # a 0-d tensor, not a Python number, so that a new tau does not recompile the step; detached, since
+    # the compiler would otherwise inspect the autograd fields of a tensor that requires grad
+    return param.detach() if isinstance(param, Tensor) else torch.tensor(param, dtype=like.dtype)
 
 
 def _blocks(T: int):
@@ -244,6 +247,7 @@ def _blocks(T: int):
 def _forward_compiled(x_seq: Tensor, v0: Tensor, param, spec: _Spec):
     """The forward over compiled blocks; saves the potentials before steps ``K, 2K, ...`` (``K = _BLOCK``)."""
     p = _as_tensor(param, x_seq)
+    x_seq, v0 = x_seq.detach(), v0.detach()
     block = _compiled("forward", x_seq.dtype, spec, spec.store_v)
 
     def loop():
@@ -264,6 +268,7 @@ def _backward_blocks(spec: _Spec, x_seq, v0, checkpoints, param, grad_spike, gra
                      param_grad: bool, compiled: bool):
     """The reversed loop over blocks (compiled or eager), recomputing each block's ``H`` from its checkpoint."""
     p = _as_tensor(param, x_seq)
+    x_seq, v0 = x_seq.detach(), v0.detach()
     has_gs = grad_spike is not None
     has_gvs = grad_v_seq is not None and grad_v_seq.numel() > 0
     flags = (has_gs, has_gvs, param_grad)
@@ -293,7 +298,25 @@ class _LeakyScan(torch.autograd.Function):
     ``x`` but saves ``H`` (and the page faults of a fresh ``[T, ...]`` buffer, which dominate on CPU).
     """
 
-    generate_vmap_rule = True
+    @staticmethod
+    def vmap(info, in_dims, x_seq: Tensor, v0: Tensor, param, spec: _Spec):
+        """One scan over the whole batch: the vmapped dimension becomes dimension 1 of ``x``.
+
+        Parameters batched over the vmapped dimension broadcast against it, so that, for instance, a
+        scan over 8 time constants is one scan of 8x the elements (running the compiled blocks on the
+        CPU where a single call would).
+        """
+        x_dim, v_dim, p_dim, _ = in_dims
+        size, step_ndim = info.batch_size, v0.dim() - (v_dim is not None)
+        x = x_seq.movedim(x_dim, 1) if x_dim is not None else x_seq.unsqueeze(1).expand(
+            x_seq.shape[0], size, *x_seq.shape[1:])
+        v = v0.movedim(v_dim, 0) if v_dim is not None else v0.unsqueeze(0).expand(size, *v0.shape)
+        if p_dim is not None:  # [B, *p] -> [B, 1, ..., *p], aligned with one batched step [B, *step]
+            p = param.movedim(p_dim, 0)
+            param = p.reshape(size, *([1] * (step_ndim - (p.dim() - 1))), *p.shape[1:])
+        spikes, v_seq, v, *extra = _LeakyScan.apply(x, v, param, spec)
+        dims = (1, 1 if spec.store_v else None, 0, *(1 if e.dim() == x.dim() else 0 for e in extra))
+        return (spikes, v_seq, v, *extra), dims
 
     @staticmethod
     def forward(x_seq: Tensor, v0: Tensor, param, spec: _Spec):
