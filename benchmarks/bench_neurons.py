@@ -12,12 +12,21 @@ spikes, save for backward what is needed, then read that and the incoming
 gradient and write the input gradient), divided by the copy bandwidth measured
 here by a large ``Tensor.copy_``.
 
-Memory: ``saved MiB`` is the size of the tensors autograd keeps between the
-forward and the backward pass, counted with
-``torch.autograd.graph.saved_tensors_hooks`` (each storage once, leaving out the
-input ``x`` itself). tracemalloc does not see torch's CPU allocations, and RSS
-deltas in one process are blurred by the allocator's reuse, so this count is the
-comparable figure; it is the memory a training step holds per layer.
+Memory: ``peak MiB`` is the most memory allocated at any moment of a
+forward+backward call beyond what existed before it: the input ``x`` and the
+incoming gradient of the spikes (one ``[T, N]`` tensor, allocated once, as the
+next layer's backward would hand it over) are there before the call and are not
+counted; the spikes, everything saved for backward, temporaries and the input
+gradient are. On the CPU it is read from the allocation and free events of
+``torch.profiler`` (``profile_memory=True``: every tensor allocation, including
+those of compiled code, in order); on CUDA from ``torch.cuda.max_memory_allocated``.
+``saved MiB`` is the part autograd keeps between the passes, counted with
+``torch.autograd.graph.saved_tensors_hooks`` (each storage once, ``x`` excluded).
+A cross-check of the peak outside the profiler: ``--rss-check`` runs each
+implementation in a child process with glibc's mmap threshold fixed at 128 KiB
+(so large blocks are mapped on allocation and unmapped on free) and reports the
+rise of the process's peak resident size (``VmHWM`` after resetting it through
+``/proc/self/clear_refs``).
 SpikingJelly 2.0.0 picks its own multi-step implementation (no backend
 argument). fnsnn's CPU fast path compiles its fused steps with ``torch.compile``
 on first use; that one-time cost is printed apart ("first call") and left out
@@ -28,16 +37,19 @@ of the timings (every implementation gets a warm-up run).
 heap and are reused instead of being mapped afresh (and page-faulted in) on
 every call. It applies to every implementation in the process alike; on this
 kind of machine page faults of fresh ``[T, N]`` buffers cost about as much as
-the arithmetic. On CUDA fnsnn's Triton kernels run and ``torch.cuda.max_memory_allocated``
-gives the peak instead.
+the arithmetic. On CUDA fnsnn's Triton kernels run.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -74,12 +86,21 @@ def plain_lif(x_seq, tau=2.0):
     return torch.stack(out)
 
 
+_SJ_CUDA_VARIABLES = ("SJ_LIF_CUDA_IMPLEMENTATION", "SJ_IZHIKEVICH_CUDA_IMPLEMENTATION")
+
+
+def _sj_label(device) -> str:
+    if device.type != "cuda":
+        return "SpikingJelly 2.0.0"
+    return f"SpikingJelly 2.0.0 ({os.environ.get(_SJ_CUDA_VARIABLES[0], 'auto')})"
+
+
 def lif_impls(device):
     from snntorch import Leaky
     from spikingjelly.activation_based import neuron, surrogate
 
     sj = neuron.LIFNode(tau=2.0, surrogate_function=surrogate.Sigmoid(), step_mode="m")
-    snn = Leaky(beta=0.5, threshold=1.0, reset_mechanism="zero")
+    snn = Leaky(beta=0.5, threshold=1.0, reset_mechanism="zero").to(device)
 
     def run_sj(x):
         sj.reset()
@@ -96,7 +117,7 @@ def lif_impls(device):
     return {
         "fnsnn (auto)": lambda x: fnsnn.lif_multi_step(x, tau=2.0)[0],
         "fnsnn (reference loop)": lambda x: fnsnn.lif_multi_step(x, tau=2.0, backend="torch")[0],
-        "SpikingJelly 2.0.0": run_sj,
+        _sj_label(device): run_sj,
         "snnTorch Leaky": run_snntorch,
         "plain PyTorch loop": plain_lif,
     }
@@ -113,7 +134,8 @@ def izhikevich_impls(device):
 
     return {
         "fnsnn (auto)": lambda x: fnsnn.izhikevich_multi_step(x)[0],
-        "SpikingJelly 2.0.0": run_sj,
+        "fnsnn (reference loop)": lambda x: fnsnn.izhikevich_multi_step(x, backend="torch")[0],
+        _sj_label(device): run_sj,
     }
 
 
@@ -159,13 +181,13 @@ def saved_bytes(run, x) -> int:
     return total[0]
 
 
-def time_once(run, x, backward: bool) -> float:
+def time_once(run, x, grad_out) -> float:
+    """Seconds of one call: forward only (``grad_out=None``, under ``no_grad``) or forward+backward."""
     device = x.device
     _sync(device)
     t0 = time.perf_counter()
-    if backward:
-        out = run(x)
-        out.backward(torch.ones_like(out))
+    if grad_out is not None:
+        run(x).backward(grad_out)
     else:
         with torch.no_grad():
             run(x)
@@ -173,46 +195,105 @@ def time_once(run, x, backward: bool) -> float:
     return time.perf_counter() - t0
 
 
-def bench(title, impls, T, N, reps, device, bandwidth, state_words):
+def peak_bytes(run, x, grad_out) -> int:
+    """Most bytes allocated at once during a forward+backward call, beyond what existed before it."""
+    x.grad = None
+    if x.device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        time_once(run, x, grad_out)
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        time_once(run, x, grad_out)
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    if not events:
+        raise RuntimeError("torch.profiler recorded no allocation events")
+    live = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        live += event.nbytes()  # negative for a free
+        peak = max(peak, live)
+    return peak
+
+
+def _status_mib(key: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {key}")
+
+
+def rss_child(neuron: str, name: str, T: int, N: int) -> None:
+    """``--rss-check`` child: the rise of peak resident memory during one forward+backward call."""
+    libc = ctypes.CDLL("libc.so.6")
+    if not (libc.mallopt(-3, 128 * 1024) and libc.mallopt(-1, 128 * 1024)):  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        raise SystemExit("mallopt failed")
+    run = (lif_impls if neuron == "lif" else izhikevich_impls)(torch.device("cpu"))[name]
+    x = (torch.randn(T, N) * 1.5 + 0.5).requires_grad_()
+    grad_out = torch.ones_like(x)
+    for _ in range(2):  # warm-up: compiled code, thread pools, caches
+        time_once(run, x, grad_out)
+        x.grad = None
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # reset VmHWM to the current resident size
+    base = _status_mib("VmRSS:")
+    time_once(run, x, grad_out)
+    print(f"{_status_mib('VmHWM:') - base:.1f}")
+
+
+def rss_peaks(neuron: str, names, T: int, N: int, threads: int) -> dict:
+    out = {}
+    for name in names:
+        cmd = [sys.executable, __file__, "--rss-child", neuron, name, str(T), str(N), "--threads", str(threads)]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out[name] = float(result.stdout.strip().splitlines()[-1])
+    return out
+
+
+def bench(title, impls, T, N, reps, device, bandwidth, state_words, rss=None):
     x = (torch.randn(T, N, device=device) * 1.5 + 0.5).requires_grad_()
+    grad_out = torch.ones_like(x)
     elem = T * N * 4
     floor_fwd = 2 * elem / bandwidth                      # read x, write spikes
     # forward: read x, write spikes, save the state sequences; backward: read gS and them, write gX
     floor_train = 2 * (2 + state_words) * elem / bandwidth
     times = {name: {"fwd": [], "train": []} for name in impls}
     for name, run in impls.items():  # warm-up (fnsnn compiles its fused steps here)
-        first = time_once(run, x, True)
-        time_once(run, x, False)
+        first = time_once(run, x, grad_out)
+        time_once(run, x, None)
         x.grad = None
         if name == "fnsnn (auto)":
             print(f"\n{name}: first forward+backward (includes compiling the fused steps) {first:.1f} s")
     for _ in range(reps):
         for name, run in impls.items():
-            times[name]["fwd"].append(time_once(run, x, False))
-            times[name]["train"].append(time_once(run, x, True))
+            times[name]["fwd"].append(time_once(run, x, None))
+            times[name]["train"].append(time_once(run, x, grad_out))
             x.grad = None
-    memory = {}
+    peak, saved = {}, {}
     for name, run in impls.items():
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-            time_once(run, x, True)
-            memory[name] = (torch.cuda.max_memory_allocated() - base) / 2**20
-        else:
-            memory[name] = saved_bytes(run, x) / 2**20
+        peak[name] = peak_bytes(run, x, grad_out) / 2**20
         x.grad = None
+        saved[name] = saved_bytes(run, x) / 2**20
     ref = next(n for n in impls if n.startswith("SpikingJelly"))
+    percent = 100 * floor_fwd / statistics.median(times["fnsnn (auto)"]["fwd"])
     med = {n: {k: statistics.median(v) for k, v in d.items()} for n, d in times.items()}
-    mem_label = "peak MiB" if device.type == "cuda" else "saved MiB"
     print(f"\n## {title}  T={T}  N={N}  ({reps} reps, median)")
-    print(f"| implementation | forward ms | x floor | fwd+bwd ms | x floor | SJ/this fwd+bwd | {mem_label} | "
-          f"this/SJ memory |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rss_head = " | peak RSS rise MiB" if rss else ""
+    print(f"| implementation | forward ms | x floor | fwd+bwd ms | x floor | SJ/this fwd+bwd | peak MiB | "
+          f"this/SJ peak | saved MiB{rss_head} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if rss else ""))
     for name in impls:
         m = med[name]
+        rss_cell = f" | {rss[name]:.0f}" if rss else ""
         print(f"| {name} | {m['fwd'] * 1e3:.1f} | {m['fwd'] / floor_fwd:.1f} | {m['train'] * 1e3:.1f} | "
-              f"{m['train'] / floor_train:.1f} | {med[ref]['train'] / m['train']:.2f} | {memory[name]:.0f} | "
-              f"{memory[name] / max(memory[ref], 1e-9):.2f} |")
+              f"{m['train'] / floor_train:.1f} | {med[ref]['train'] / m['train']:.2f} | {peak[name]:.0f} | "
+              f"{peak[name] / max(peak[ref], 1e-9):.2f} | {saved[name]:.0f}{rss_cell} |")
+    print(f"fnsnn (auto) forward moves its bytes at {percent:.0f}% of the measured copy bandwidth.")
+    sys.stdout.flush()
 
 
 def main():
@@ -224,14 +305,26 @@ def main():
     parser.add_argument("--no-mmap", action="store_true",
                         help="glibc mallopt: serve large tensors from the reused heap (see the docstring)")
     parser.add_argument("--no-reference-loop", action="store_true", help="leave out fnsnn's (slow) reference loop")
+    parser.add_argument("--rss-check", action="store_true",
+                        help="also measure each implementation's peak resident memory in a child process (CPU)")
+    parser.add_argument("--sj-cuda", default="triton", choices=("auto", "cuda", "triton", "torch"),
+                        help="SpikingJelly's CUDA implementation to compare with (default: its Triton backend)")
+    parser.add_argument("--rss-child", nargs=4, metavar=("NEURON", "NAME", "T", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.rss_child:
+        neuron, name, T, N = args.rss_child
+        rss_child(neuron, name, int(T), int(N))
+        return
     if args.no_mmap:
         libc = ctypes.CDLL("libc.so.6")
         if not (libc.mallopt(-4, 0) and libc.mallopt(-1, 2**31 - 1)):  # M_MMAP_MAX, M_TRIM_THRESHOLD
             raise SystemExit("mallopt failed")
-    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
+    if device.type == "cuda":  # SpikingJelly reads its implementation choice when first imported
+        for variable in _SJ_CUDA_VARIABLES:
+            os.environ[variable] = args.sj_cuda
     bandwidth = copy_bandwidth(device)
     print(f"# fnsnn neuron benchmark\n{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} threads, device {device}; copy bandwidth {bandwidth / 1e9:.1f} GB/s"
@@ -242,13 +335,19 @@ def main():
     else:
         grid = [(T, N) for T in (8, 64, 256) for N in (64 * 1024, 1024 * 1024)]
         izh = [(64, 64 * 1024), (64, 1024 * 1024)]
+    if device.type == "cuda":
+        grid.append((64, 16 * 1024 * 1024))  # the bandwidth target: forward at T=64, N=16M
+    rss_on = args.rss_check and device.type == "cpu"
     for T, N in grid:
         impls = lif_impls(device)
         if args.no_reference_loop:
             del impls["fnsnn (reference loop)"]
-        bench("LIF (tau=2, hard reset, Sigmoid surrogate)", impls, T, N, args.reps, device, bandwidth, 1)
+        rss = rss_peaks("lif", impls, T, N, args.threads) if rss_on else None
+        bench("LIF (tau=2, hard reset, Sigmoid surrogate)", impls, T, N, args.reps, device, bandwidth, 1, rss)
     for T, N in izh:
-        bench("Izhikevich (two states)", izhikevich_impls(device), T, N, args.reps, device, bandwidth, 2)
+        impls = izhikevich_impls(device)
+        rss = rss_peaks("izhikevich", impls, T, N, args.threads) if rss_on else None
+        bench("Izhikevich (two states)", impls, T, N, args.reps, device, bandwidth, 2, rss)
 
 
 if __name__ == "__main__":
