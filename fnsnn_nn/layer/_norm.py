@@ -124,6 +124,12 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         step_input(self, x, False)
         state = core.TemporalScaleState(self.t) if isinstance(self.t, torch.Tensor) else None
+        T = self.scale.shape[0]
+        # the step counter is a tensor; read it only where that is allowed (not under torch.func or compile)
+        if state is not None and not (torch._C._are_functorch_transforms_active() or torch.compiler.is_compiling()) \
+                and int(state.t) >= T:
+            raise ValueError(f"{type(self).__name__}: step {int(state.t) + 1} of a sequence but the layer was built "
+                             f"with T={T}; call fnsnn_nn.functional.reset_net(net) before the next sequence.")
         y, state = core.temporal_scale_step(self.bn(x), state, scale=self.scale)
         self.t = state.t
         return y

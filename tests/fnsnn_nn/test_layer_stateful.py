@@ -302,6 +302,10 @@ def test_temporal_effective_bn_single_step_counts_time():
     for k in (1.0, 2.0, 3.0):
         torch.testing.assert_close(m(x), k * z)
     assert int(m.t) == 3
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm2d: step 4 of a sequence but the layer was "
+                                         r"built with T=3; call fnsnn_nn.functional.reset_net"):
+        m(x)
+    assert int(m.t) == 3  # the failed call changed nothing
     m.reset()
     torch.testing.assert_close(m(x), z)
     functional.set_step_mode(m, "m")
