@@ -424,25 +424,29 @@ def _compiled_block(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Calla
     return torch.compile(fn, dynamic=None, fullgraph=True)
 
 
-def _compiled_params(spec: _Spec, p, like: Tensor) -> tuple:
-    """Numbers as 0-d tensors (a new value does not recompile); KLIF's ``v_th / k`` keeps its float rounding."""
-    del spec
-    return tuple(q if isinstance(q, Tensor) else torch.tensor(q, dtype=like.dtype) for q in p)
+def _compiled_params(p, like: Tensor) -> tuple:
+    """Numbers as 0-d tensors (a new value does not recompile), tensors detached (the compiler would
+    otherwise inspect the autograd fields of one that requires grad)."""
+    return tuple(q.detach() if isinstance(q, Tensor) else torch.tensor(q, dtype=like.dtype) for q in p)
 
 
 def _compilable(spec: _Spec, p) -> bool:
     """Whether the fused blocks reproduce the eager forward exactly for this configuration.
 
+    EIF stays eager: inductor's vectorised ``exp`` rounds differently from ATen's in the last bit.
     KLIF's scaled reset divides ``v_th`` by a Python-number ``k`` in double precision; as a tensor the
-    quotient would round in the input's dtype, so that configuration stays eager.
+    quotient would round in the input's dtype, so that configuration stays eager too.
     """
+    if spec.neuron == EIF:
+        return False
     return not (spec.neuron == KLIF and spec.scale_reset and not isinstance(p[1], Tensor))
 
 
 def _forward_compiled(spec: _Spec, x_seq: Tensor, v0: Tensor, c0, p):
     """The forward over compiled blocks; saves the states before steps ``K, 2K, ...`` (``K = _BLOCK``)."""
     two = spec.neuron in _TWO_STATES
-    pt = _compiled_params(spec, p, x_seq)
+    pt = _compiled_params(p, x_seq)
+    x_seq, v0, c0 = x_seq.detach(), v0.detach(), (c0.detach() if two else None)
     block = _compiled("forward", x_seq.dtype, spec, spec.store_v)
 
     def loop():
@@ -466,7 +470,8 @@ def _backward_blocks(spec: _Spec, x_seq, v0, c0, checkpoints, p, grad_spike, gra
                      compiled: bool):
     """The reversed loop over blocks (compiled or eager), recomputing each block's charges from its checkpoint."""
     two = spec.neuron in _TWO_STATES
-    pt = _compiled_params(spec, p, x_seq) if compiled else p
+    pt = _compiled_params(p, x_seq) if compiled else p
+    x_seq, v0, c0 = x_seq.detach(), v0.detach(), (c0.detach() if two else None)
     has_gs = grad_spike is not None
     has_gvs = grad_v_seq is not None and grad_v_seq.numel() > 0
     flags = (has_gs, has_gvs, tuple(need))
