@@ -199,25 +199,28 @@ def _local(spec: _Spec, x, v, c, hs, cn, p) -> dict:
     return out
 
 
-def _recur(spec: _Spec, t: dict, gs, gv, gc, p):
+def _fma(acc, a, b):
+    """``acc + a b`` (``acc`` may be ``None``: ``a b``; ``b`` may be ``None``: ``acc + a``)."""
+    if b is None:
+        return a if acc is None else acc + a
+    return a * b if acc is None else torch.addcmul(acc, a, b)
+
+
+def _recur(spec: _Spec, t: dict, direct, gv, gc, p):
     """One reversed step: ``(gH, second gradient kept for later, gV before, gU before)``.
 
-    ``gv``/``gc`` are the gradients of the states after the step; the second gradient is
-    ``gU'`` (CUBA: including the path through ``H``; CLIF: including the path through ``V'``),
-    or ``gV'`` for KLIF's scaled reset.
+    ``direct`` is ``gS σ'`` (or ``None``); ``gv``/``gc`` are the gradients of the states after the
+    step. The second gradient is ``gU'`` (CUBA: including the path through ``H``; CLIF: including
+    the path through ``V'``), or ``gV'`` for KLIF's scaled reset.
     """
     n = spec.neuron
     if n == CLIF:
-        gm = gc + gv * t["E"]
-        gh = gv * t["B"] + gm * t["C"]
-        if gs is not None:
-            gh = gh + gs * t["d"]
+        gm = torch.addcmul(gc, gv, t["E"])
+        gh = _fma(_fma(direct, gv, t["B"]), gm, t["C"])
         return gh, gm, gh * (1.0 - 1.0 / p[0]), gm * t["sh"]
-    gh = gv if t["B"] is None else gv * t["B"]
-    if gs is not None:
-        gh = gh + gs * t["d"]
+    gh = _fma(direct, gv, t["B"])
     if n == IZHIKEVICH:
-        gh = gh + gc * t["q"]
+        gh = torch.addcmul(gh, gc, t["q"])
         return gh, gc, gh * t["A"], gc * (1.0 - 1.0 / p[4]) - gh / p[0]
     if n == CUBA:
         gu = gc + gh
@@ -330,14 +333,15 @@ def _backward_eager(spec: _Spec, x_seq, v0, c0, h_seq, aux, p, grad_spike, grad_
         v, c = _prev_states(spec, h_seq, aux, v0, c0, start, stop, p)
         terms = _local(spec, x, v, c, hs, cn, p)
         per_step = {key: (None if val is None else val.unbind(0)) for key, val in terms.items()}
-        gs_t = grad_spike[start:stop].unbind(0) if grad_spike is not None else None
+        direct_t = (grad_spike[start:stop] * terms["d"]).unbind(0) if grad_spike is not None else None
         gvs_t = grad_v_seq[start:stop].unbind(0) if has_gvs else None
         ghs, g2s = [None] * (stop - start), [None] * (stop - start)
         for i in range(stop - start - 1, -1, -1):
             if has_gvs:
                 gv = gv + gvs_t[i]
             step_terms = {key: (None if val is None else val[i]) for key, val in per_step.items()}
-            ghs[i], g2s[i], gv, gc = _recur(spec, step_terms, None if gs_t is None else gs_t[i], gv, gc, p)
+            direct = None if direct_t is None else direct_t[i]
+            ghs[i], g2s[i], gv, gc = _recur(spec, step_terms, direct, gv, gc, p)
         gh = torch.stack(ghs)
         g2 = torch.stack(g2s) if g2s[0] is not None else None
         del ghs, g2s, per_step
@@ -393,7 +397,7 @@ def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, need: tuple) -> Ca
                 gv = gv + gvss[i]
             v_i, c_i, hs, cn = saved[i]
             terms = _local(spec, xs[i], v_i, c_i, hs, cn, p)
-            gh, g2, gv, gc = _recur(spec, terms, gss[i] if has_gs else None, gv, gc, p)
+            gh, g2, gv, gc = _recur(spec, terms, gss[i] * terms["d"] if has_gs else None, gv, gc, p)
             gxs[i], pterms = _post(spec, terms, xs[i], v_i, c_i, hs, gh, g2, p, need)
             acc = _accumulate(acc, pterms, reduce_time=False)
         gx_out.copy_(torch.stack(gxs))
