@@ -289,6 +289,38 @@ def _backward_blocks(spec: _Spec, x_seq, v0, checkpoints, param, grad_spike, gra
     return _run_compiled(loop) if compiled else loop()
 
 
+def batched_scan_inputs(size: int, x_seq: Tensor, x_dim, states, state_dims, params, param_dims):
+    """The arguments of one scan over a whole vmapped batch (a scan Function's ``vmap`` rule).
+
+    The vmapped dimension becomes dimension 1 of the input (``[T, B, *step]``) and dimension 0 of each
+    state (``[B, *step]``); unbatched ones are expanded to it. A batched parameter ``[B, *p]`` becomes
+    ``[B, 1, ..., *p]`` so that it broadcasts against a batched step as ``p`` did against a step. The
+    scan then runs once on plain tensors, so a vmapped call takes the same code path as a single call
+    (on the CPU, the compiled blocks). ``None`` states and Python-number parameters pass through.
+    """
+    x = x_seq.movedim(x_dim, 1) if x_dim is not None else x_seq.unsqueeze(1).expand(
+        x_seq.shape[0], size, *x_seq.shape[1:])
+    step_ndim = x.dim() - 2
+    states = [s if s is None else s.movedim(d, 0) if d is not None else s.unsqueeze(0).expand(size, *s.shape)
+              for s, d in zip(states, state_dims)]
+    out = []
+    for q, d in zip(params, param_dims):
+        if d is not None:
+            q = q.movedim(d, 0)
+            q = q.reshape(size, *([1] * (step_ndim - (q.dim() - 1))), *q.shape[1:])
+        out.append(q)
+    return x, states, out
+
+
+def batched_out_dims(outputs, x: Tensor) -> tuple:
+    """Where each output of a scan run by :func:`batched_scan_inputs` holds the vmapped dimension.
+
+    Sequences ``[T, B, ...]`` hold it at 1, per-step tensors ``[B, ...]`` at 0; the empty ``[0]``
+    placeholders (outputs not asked for) are unbatched.
+    """
+    return tuple(None if tuple(o.shape) == (0,) else 1 if o.dim() == x.dim() else 0 for o in outputs)
+
+
 class _LeakyScan(torch.autograd.Function):
     """``(x_seq, v0, param) -> (spike_seq, v_seq or [0], v_final, *H)``; ``param`` is tau, k or unused.
 
@@ -300,23 +332,10 @@ class _LeakyScan(torch.autograd.Function):
 
     @staticmethod
     def vmap(info, in_dims, x_seq: Tensor, v0: Tensor, param, spec: _Spec):
-        """One scan over the whole batch: the vmapped dimension becomes dimension 1 of ``x``.
-
-        Parameters batched over the vmapped dimension broadcast against it, so that, for instance, a
-        scan over 8 time constants is one scan of 8x the elements (running the compiled blocks on the
-        CPU where a single call would).
-        """
         x_dim, v_dim, p_dim, _ = in_dims
-        size, step_ndim = info.batch_size, v0.dim() - (v_dim is not None)
-        x = x_seq.movedim(x_dim, 1) if x_dim is not None else x_seq.unsqueeze(1).expand(
-            x_seq.shape[0], size, *x_seq.shape[1:])
-        v = v0.movedim(v_dim, 0) if v_dim is not None else v0.unsqueeze(0).expand(size, *v0.shape)
-        if p_dim is not None:  # [B, *p] -> [B, 1, ..., *p], aligned with one batched step [B, *step]
-            p = param.movedim(p_dim, 0)
-            param = p.reshape(size, *([1] * (step_ndim - (p.dim() - 1))), *p.shape[1:])
-        spikes, v_seq, v, *extra = _LeakyScan.apply(x, v, param, spec)
-        dims = (1, 1 if spec.store_v else None, 0, *(1 if e.dim() == x.dim() else 0 for e in extra))
-        return (spikes, v_seq, v, *extra), dims
+        x, (v,), (param,) = batched_scan_inputs(info.batch_size, x_seq, x_dim, (v0,), (v_dim,), (param,), (p_dim,))
+        out = _LeakyScan.apply(x, v, param, spec)
+        return out, batched_out_dims(out, x)
 
     @staticmethod
     def forward(x_seq: Tensor, v0: Tensor, param, spec: _Spec):

@@ -29,7 +29,9 @@ On the CPU, for float32/float64 steps large enough (see
 :func:`fnsnn.neurons._fastpath._use_compiled` and its ``COMPILE_MODE``), the
 loops run fused blocks of several steps built with ``torch.compile``; the
 forward then saves only the states at each block's start and the backward
-recomputes the block's charges from them.
+recomputes the block's charges from them. Under ``vmap`` the scan runs once
+over the whole batch (:func:`fnsnn.neurons._fastpath.batched_scan_inputs`),
+taking the same path as a single call.
 """
 
 from __future__ import annotations
@@ -44,7 +46,15 @@ import torch
 from torch import Tensor
 
 from ._base import ScanKernel
-from ._fastpath import _BLOCK, _blocks, _run_compiled, _use_compiled, fast_unsupported
+from ._fastpath import (
+    _BLOCK,
+    _blocks,
+    _run_compiled,
+    _use_compiled,
+    batched_out_dims,
+    batched_scan_inputs,
+    fast_unsupported,
+)
 
 QIF, EIF, KLIF, CUBA, IZHIKEVICH, CLIF = range(6)
 PARAMS = {
@@ -515,7 +525,12 @@ class _ChargeScan(torch.autograd.Function):
     get gradients.
     """
 
-    generate_vmap_rule = True
+    @staticmethod
+    def vmap(info, in_dims, spec: _Spec, x_seq: Tensor, v0: Tensor, c0, *p):
+        _, x_dim, v_dim, c_dim, *p_dims = in_dims
+        x, (v, c), p = batched_scan_inputs(info.batch_size, x_seq, x_dim, (v0, c0), (v_dim, c_dim), p, p_dims)
+        out = _ChargeScan.apply(spec, x, v, c, *p)
+        return out, batched_out_dims(out, x)
 
     @staticmethod
     def forward(spec: _Spec, x_seq: Tensor, v0: Tensor, c0, *p):

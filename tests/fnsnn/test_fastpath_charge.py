@@ -329,3 +329,40 @@ def test_compiled_blocks_skip_inexact_configurations():
     assert fc._compilable(spec, (2.0, torch.tensor(1.3)))
     assert fc._compilable(dataclasses.replace(spec, scale_reset=False), (2.0, 1.3))
     assert not fc._compilable(dataclasses.replace(spec, neuron=fc.EIF), (2.0, 0.9, 0.7, 0.05))
+
+
+@pytest.mark.parametrize("mode", ["never", "always"])
+def test_vmap_rule_one_scan_over_the_batch(monkeypatch, mode):
+    # input, second state and a per-element parameter batched along different dimensions: one scan of
+    # the whole batch (compiled blocks where a single call compiles), equal to the per-sample loop,
+    # with gradients taken outside vmap
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", mode)
+    calls = []
+    real = fc._forward_compiled
+    monkeypatch.setattr(fc, "_forward_compiled", lambda spec, x, *a: calls.append(x.shape) or real(spec, x, *a))
+    B = 3
+    x = _input(10, 4, B, 5).requires_grad_()
+    w0 = (torch.rand(B, 4, 5) * 0.2).requires_grad_()
+    a = (torch.rand(5, B) * 0.2 + 0.2).requires_grad_()
+
+    def run(backend):
+        def f(xi, wi, ai):
+            s, final = fnsnn.izhikevich_multi_step(xi, fnsnn.IzhikevichState(torch.zeros_like(wi), wi), a=ai,
+                                                   b=0.2, backend=backend)
+            return s, final.v, final.w
+        return f
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        out = torch.func.vmap(run("auto"), in_dims=(2, 0, 1))(x, w0, a)
+    assert calls == ([torch.Size([10, B, 4, 5])] if mode == "always" else [])
+    ref = [run("torch")(x[:, :, i], w0[i], a[:, i]) for i in range(B)]
+    ref = [torch.stack(r) for r in zip(*ref)]
+    assert torch.equal(out[0], ref[0])
+    for o, r in zip(out[1:], ref[1:]):
+        torch.testing.assert_close(o, r, rtol=0, atol=0)
+    weights = torch.randn(out[0].shape)
+    grads = [torch.autograd.grad((o[0] * weights).sum() + (o[1] ** 2).sum() + o[2].sum(), (x, w0, a))
+             for o in (out, ref)]
+    for g, r in zip(*grads):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-4)
