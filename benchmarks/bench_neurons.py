@@ -5,8 +5,10 @@ Run from the repository root::
     python benchmarks/bench_neurons.py --quick          # T=64, N=256K only
     python benchmarks/bench_neurons.py                  # T in {8, 64, 256} x N in {64K, 1M}
 
-All implementations run in one process, interleaved (rep by rep), and the
-median of ``--reps`` runs is reported. Times are also given as a multiple of the
+Each configuration (neuron, T, N) runs in a process of its own, in which all
+implementations run interleaved (rep by rep), and the median of ``--reps`` runs
+is reported (a fresh process per configuration keeps one configuration's
+allocator state out of the next). Times are also given as a multiple of the
 memory-bandwidth floor: the bytes the scan must move (read ``x``, write the
 spikes, save for backward what is needed, then read that and the incoming
 gradient and write the input gradient), divided by the copy bandwidth measured
@@ -296,6 +298,28 @@ def bench(title, impls, T, N, reps, device, bandwidth, state_words, rss=None):
     sys.stdout.flush()
 
 
+def _child_args(args) -> list:
+    """The flags a per-configuration child process inherits."""
+    out = ["--threads", str(args.threads), "--reps", str(args.reps), "--device", args.device, "--sj-cuda", args.sj_cuda]
+    for flag in ("no_mmap", "no_reference_loop", "rss_check"):
+        if getattr(args, flag):
+            out.append("--" + flag.replace("_", "-"))
+    return out
+
+
+def run_config(args, neuron: str, T: int, N: int, bandwidth: float) -> None:
+    device = torch.device(args.device)
+    if neuron == "lif":
+        impls = lif_impls(device)
+        if args.no_reference_loop:
+            del impls["fnsnn (reference loop)"]
+        title, words = "LIF (tau=2, hard reset, Sigmoid surrogate)", 1
+    else:
+        impls, title, words = izhikevich_impls(device), "Izhikevich (two states)", 2
+    rss = rss_peaks(neuron, impls, T, N, args.threads) if args.rss_check and device.type == "cpu" else None
+    bench(title, impls, T, N, args.reps, device, bandwidth, words, rss)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only T=64, N=256K (LIF) and a small Izhikevich run")
@@ -309,6 +333,7 @@ def main():
                         help="also measure each implementation's peak resident memory in a child process (CPU)")
     parser.add_argument("--sj-cuda", default="triton", choices=("auto", "cuda", "triton", "torch"),
                         help="SpikingJelly's CUDA implementation to compare with (default: its Triton backend)")
+    parser.add_argument("--config", nargs=4, metavar=("NEURON", "T", "N", "BANDWIDTH"), help=argparse.SUPPRESS)
     parser.add_argument("--rss-child", nargs=4, metavar=("NEURON", "NAME", "T", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -325,29 +350,24 @@ def main():
     if device.type == "cuda":  # SpikingJelly reads its implementation choice when first imported
         for variable in _SJ_CUDA_VARIABLES:
             os.environ[variable] = args.sj_cuda
+    if args.config:
+        neuron, T, N, bandwidth = args.config
+        run_config(args, neuron, int(T), int(N), float(bandwidth))
+        return
     bandwidth = copy_bandwidth(device)
     print(f"# fnsnn neuron benchmark\n{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} threads, device {device}; copy bandwidth {bandwidth / 1e9:.1f} GB/s"
-          f"{'; glibc mmap off (--no-mmap)' if args.no_mmap else ''}")
+          f"{'; glibc mmap off (--no-mmap)' if args.no_mmap else ''}", flush=True)
     if args.quick:
-        grid = [(64, 256 * 1024)]
-        izh = [(64, 64 * 1024)]
+        configs = [("lif", 64, 256 * 1024), ("izhikevich", 64, 64 * 1024)]
     else:
-        grid = [(T, N) for T in (8, 64, 256) for N in (64 * 1024, 1024 * 1024)]
-        izh = [(64, 64 * 1024), (64, 1024 * 1024)]
+        configs = [("lif", T, N) for T in (8, 64, 256) for N in (64 * 1024, 1024 * 1024)]
+        configs += [("izhikevich", 64, 64 * 1024), ("izhikevich", 64, 1024 * 1024)]
     if device.type == "cuda":
-        grid.append((64, 16 * 1024 * 1024))  # the bandwidth target: forward at T=64, N=16M
-    rss_on = args.rss_check and device.type == "cpu"
-    for T, N in grid:
-        impls = lif_impls(device)
-        if args.no_reference_loop:
-            del impls["fnsnn (reference loop)"]
-        rss = rss_peaks("lif", impls, T, N, args.threads) if rss_on else None
-        bench("LIF (tau=2, hard reset, Sigmoid surrogate)", impls, T, N, args.reps, device, bandwidth, 1, rss)
-    for T, N in izh:
-        impls = izhikevich_impls(device)
-        rss = rss_peaks("izhikevich", impls, T, N, args.threads) if rss_on else None
-        bench("Izhikevich (two states)", impls, T, N, args.reps, device, bandwidth, 2, rss)
+        configs.append(("lif", 64, 16 * 1024 * 1024))  # the bandwidth target: forward at T=64, N=16M
+    for neuron, T, N in configs:  # one process per configuration, its implementations interleaved in it
+        cmd = [sys.executable, __file__, "--config", neuron, str(T), str(N), repr(bandwidth), *_child_args(args)]
+        subprocess.run(cmd, check=True)
 
 
 if __name__ == "__main__":
