@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_neurons.py --quick          # T=64, N=256K only
+    python benchmarks/bench_neurons.py --quick          # LIF T=64, N=256K; Izhikevich T=64, N=64K
     python benchmarks/bench_neurons.py                  # T in {8, 64, 256} x N in {64K, 1M}
 
 Each configuration (neuron, T, N) runs in a process of its own, in which all
@@ -14,21 +14,24 @@ spikes, save for backward what is needed, then read that and the incoming
 gradient and write the input gradient), divided by the copy bandwidth measured
 here by a large ``Tensor.copy_``.
 
-Memory: ``peak MiB`` is the most memory allocated at any moment of a
-forward+backward call beyond what existed before it: the input ``x`` and the
-incoming gradient of the spikes (one ``[T, N]`` tensor, allocated once, as the
-next layer's backward would hand it over) are there before the call and are not
-counted; the spikes, everything saved for backward, temporaries and the input
-gradient are. On the CPU it is read from the allocation and free events of
-``torch.profiler`` (``profile_memory=True``: every tensor allocation, including
-those of compiled code, in order); on CUDA from ``torch.cuda.max_memory_allocated``.
-``saved MiB`` is the part autograd keeps between the passes, counted with
-``torch.autograd.graph.saved_tensors_hooks`` (each storage once, ``x`` excluded).
-A cross-check of the peak outside the profiler: ``--rss-check`` runs each
-implementation in a child process with glibc's mmap threshold fixed at 128 KiB
-(so large blocks are mapped on allocation and unmapped on free) and reports the
-rise of the process's peak resident size (``VmHWM`` after resetting it through
-``/proc/self/clear_refs``).
+Memory is measured apart from the timings, on the CPU in a fresh child process
+per implementation (so that no other implementation's freed blocks, which glibc
+keeps, sit in its address space), after two warm-up calls. ``peak MiB`` is the
+most memory allocated at any moment of a forward+backward call beyond what
+existed before it: the input ``x`` and the incoming gradient of the spikes (one
+``[T, N]`` tensor, allocated once, as the next layer's backward would hand it
+over) are there before the call and are not counted; the spikes, everything
+saved for backward, temporaries and the input gradient are. On the CPU it is
+read from the allocation and free events of ``torch.profiler``
+(``profile_memory=True``: every tensor allocation, including those of compiled
+code, in order); on CUDA from ``torch.cuda.max_memory_allocated``. ``peak RSS
+rise MiB`` (CPU) checks that figure outside the profiler: the child fixes glibc's
+mmap threshold at 128 KiB (large blocks are mapped on allocation and unmapped on
+free, so the resident size follows the live bytes) and reports the rise of its
+peak resident size (``VmHWM``, reset through ``/proc/self/clear_refs``) during
+one call. ``saved MiB`` is the part autograd keeps between the passes, counted
+with ``torch.autograd.graph.saved_tensors_hooks`` (each storage once, ``x``
+excluded).
 SpikingJelly 2.0.0 picks its own multi-step implementation (no backend
 argument). fnsnn's CPU fast path compiles its fused steps with ``torch.compile``
 on first use; that one-time cost is printed apart ("first call") and left out
@@ -228,8 +231,14 @@ def _status_mib(key: str) -> float:
     raise RuntimeError(f"/proc/self/status has no {key}")
 
 
-def rss_child(neuron: str, name: str, T: int, N: int) -> None:
-    """``--rss-check`` child: the rise of peak resident memory during one forward+backward call."""
+def memory_child(neuron: str, name: str, T: int, N: int) -> None:
+    """Child process: peak, saved and peak-RSS-rise MiB of one implementation (printed on one line).
+
+    Each implementation is measured in a fresh process so that no other implementation's freed
+    blocks (which glibc keeps) sit in its address space. glibc's mmap threshold is fixed at 128 KiB,
+    so that large blocks are mapped on allocation and unmapped on free and the resident size
+    follows the live bytes (the profiler figure does not depend on this).
+    """
     libc = ctypes.CDLL("libc.so.6")
     if not (libc.mallopt(-3, 128 * 1024) and libc.mallopt(-1, 128 * 1024)):  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
         raise SystemExit("mallopt failed")
@@ -244,19 +253,34 @@ def rss_child(neuron: str, name: str, T: int, N: int) -> None:
         clear.write("5")  # reset VmHWM to the current resident size
     base = _status_mib("VmRSS:")
     time_once(run, x, grad_out)
-    print(f"{_status_mib('VmHWM:') - base:.1f}")
+    rss = _status_mib("VmHWM:") - base
+    x.grad = None
+    peak = peak_bytes(run, x, grad_out) / 2**20
+    x.grad = None
+    saved = saved_bytes(run, x) / 2**20
+    print(f"{peak:.3f} {saved:.3f} {rss:.3f}")
 
 
-def rss_peaks(neuron: str, names, T: int, N: int, threads: int) -> dict:
+def memory(neuron: str, impls, T: int, N: int, threads: int, device) -> dict:
+    """``name -> (peak, saved, RSS rise or None)`` in MiB: on the CPU from one child process per
+    implementation (:func:`memory_child`), on CUDA in this process (no RSS figure)."""
     out = {}
-    for name in names:
-        cmd = [sys.executable, __file__, "--rss-child", neuron, name, str(T), str(N), "--threads", str(threads)]
+    if device.type == "cuda":
+        x = (torch.randn(T, N, device=device) * 1.5 + 0.5).requires_grad_()
+        grad_out = torch.ones_like(x)
+        for name, run in impls.items():
+            time_once(run, x, grad_out)  # warm-up
+            out[name] = (peak_bytes(run, x, grad_out) / 2**20, saved_bytes(run, x) / 2**20, None)
+            x.grad = None
+        return out
+    for name in impls:
+        cmd = [sys.executable, __file__, "--memory-child", neuron, name, str(T), str(N), "--threads", str(threads)]
         result = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        out[name] = float(result.stdout.strip().splitlines()[-1])
+        out[name] = tuple(float(v) for v in result.stdout.strip().splitlines()[-1].split())
     return out
 
 
-def bench(title, impls, T, N, reps, device, bandwidth, state_words, rss=None):
+def bench(title, impls, T, N, reps, device, bandwidth, state_words, mem):
     x = (torch.randn(T, N, device=device) * 1.5 + 0.5).requires_grad_()
     grad_out = torch.ones_like(x)
     elem = T * N * 4
@@ -275,25 +299,20 @@ def bench(title, impls, T, N, reps, device, bandwidth, state_words, rss=None):
             times[name]["fwd"].append(time_once(run, x, None))
             times[name]["train"].append(time_once(run, x, grad_out))
             x.grad = None
-    peak, saved = {}, {}
-    for name, run in impls.items():
-        peak[name] = peak_bytes(run, x, grad_out) / 2**20
-        x.grad = None
-        saved[name] = saved_bytes(run, x) / 2**20
     ref = next(n for n in impls if n.startswith("SpikingJelly"))
     percent = 100 * floor_fwd / statistics.median(times["fnsnn (auto)"]["fwd"])
     med = {n: {k: statistics.median(v) for k, v in d.items()} for n, d in times.items()}
+    has_rss = all(m[2] is not None for m in mem.values())
     print(f"\n## {title}  T={T}  N={N}  ({reps} reps, median)")
-    rss_head = " | peak RSS rise MiB" if rss else ""
     print(f"| implementation | forward ms | x floor | fwd+bwd ms | x floor | SJ/this fwd+bwd | peak MiB | "
-          f"this/SJ peak | saved MiB{rss_head} |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if rss else ""))
+          f"this/SJ peak | saved MiB{' | peak RSS rise MiB' if has_rss else ''} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if has_rss else ""))
     for name in impls:
-        m = med[name]
-        rss_cell = f" | {rss[name]:.0f}" if rss else ""
+        m, (peak, saved, rss) = med[name], mem[name]
+        rss_cell = f" | {rss:.0f}" if has_rss else ""
         print(f"| {name} | {m['fwd'] * 1e3:.1f} | {m['fwd'] / floor_fwd:.1f} | {m['train'] * 1e3:.1f} | "
-              f"{m['train'] / floor_train:.1f} | {med[ref]['train'] / m['train']:.2f} | {peak[name]:.0f} | "
-              f"{peak[name] / max(peak[ref], 1e-9):.2f} | {saved[name]:.0f}{rss_cell} |")
+              f"{m['train'] / floor_train:.1f} | {med[ref]['train'] / m['train']:.2f} | {peak:.0f} | "
+              f"{peak / max(mem[ref][0], 1e-9):.2f} | {saved:.0f}{rss_cell} |")
     print(f"fnsnn (auto) forward moves its bytes at {percent:.0f}% of the measured copy bandwidth.")
     sys.stdout.flush()
 
@@ -301,7 +320,7 @@ def bench(title, impls, T, N, reps, device, bandwidth, state_words, rss=None):
 def _child_args(args) -> list:
     """The flags a per-configuration child process inherits."""
     out = ["--threads", str(args.threads), "--reps", str(args.reps), "--device", args.device, "--sj-cuda", args.sj_cuda]
-    for flag in ("no_mmap", "no_reference_loop", "rss_check"):
+    for flag in ("no_mmap", "no_reference_loop"):
         if getattr(args, flag):
             out.append("--" + flag.replace("_", "-"))
     return out
@@ -316,8 +335,8 @@ def run_config(args, neuron: str, T: int, N: int, bandwidth: float) -> None:
         title, words = "LIF (tau=2, hard reset, Sigmoid surrogate)", 1
     else:
         impls, title, words = izhikevich_impls(device), "Izhikevich (two states)", 2
-    rss = rss_peaks(neuron, impls, T, N, args.threads) if args.rss_check and device.type == "cpu" else None
-    bench(title, impls, T, N, args.reps, device, bandwidth, words, rss)
+    mem = memory(neuron, impls, T, N, args.threads, device)
+    bench(title, impls, T, N, args.reps, device, bandwidth, words, mem)
 
 
 def main():
@@ -329,17 +348,15 @@ def main():
     parser.add_argument("--no-mmap", action="store_true",
                         help="glibc mallopt: serve large tensors from the reused heap (see the docstring)")
     parser.add_argument("--no-reference-loop", action="store_true", help="leave out fnsnn's (slow) reference loop")
-    parser.add_argument("--rss-check", action="store_true",
-                        help="also measure each implementation's peak resident memory in a child process (CPU)")
     parser.add_argument("--sj-cuda", default="triton", choices=("auto", "cuda", "triton", "torch"),
                         help="SpikingJelly's CUDA implementation to compare with (default: its Triton backend)")
     parser.add_argument("--config", nargs=4, metavar=("NEURON", "T", "N", "BANDWIDTH"), help=argparse.SUPPRESS)
-    parser.add_argument("--rss-child", nargs=4, metavar=("NEURON", "NAME", "T", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", nargs=4, metavar=("NEURON", "NAME", "T", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.rss_child:
-        neuron, name, T, N = args.rss_child
-        rss_child(neuron, name, int(T), int(N))
+    if args.memory_child:
+        neuron, name, T, N = args.memory_child
+        memory_child(neuron, name, int(T), int(N))
         return
     if args.no_mmap:
         libc = ctypes.CDLL("libc.so.6")
