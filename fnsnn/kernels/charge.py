@@ -34,6 +34,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from ..neurons._fastpath_charge import CLIF, CUBA, EIF, IZHIKEVICH, KLIF, PARAMS, QIF
 from ._surrogate import surrogate_derivative
 from .leaky import (
     PARAM_ARG,
@@ -50,8 +51,8 @@ from .leaky import (
 )
 from .leaky import unsupported as _firing_unsupported
 
-# the kernels' ``NEURON`` codes; CUBA and later ones carry a second state ``U``
-QIF, EIF, KLIF, CUBA, IZHIKEVICH, CLIF = 0, 1, 2, 3, 4, 5
+# The kernels' ``NEURON`` codes QIF..CLIF = 0..5 (CUBA and later ones carry a second state ``U``) and
+# each neuron's parameters come from the CPU fast scan; the kernels below spell the codes as numbers.
 N_PARAMS = 7
 
 
@@ -484,16 +485,6 @@ torch.library.register_vmap(
 # entry points used by the neuron families' dispatch
 # --------------------------------------------------------------------------- #
 
-_PARAMS = {
-    QIF: ("tau", "v_c", "a0", "v_rest"),
-    EIF: ("tau", "delta_T", "theta_rh", "v_rest"),
-    KLIF: ("tau", "k"),
-    CUBA: ("c_decay", "v_decay"),
-    IZHIKEVICH: ("tau", "v_c", "a0", "v_rest", "tau_w", "a", "b"),
-    CLIF: ("tau",),
-}
-
-
 def _firing(neuron: int, cfg: dict) -> dict:
     """CLIF has its own reset and takes no ``v_reset``/``detach_reset``: read them as a plain soft reset."""
     return dict(cfg, v_reset=None, detach_reset=False) if neuron == CLIF else cfg
@@ -505,7 +496,7 @@ def _unsupported(neuron: int):
         if reason is not None:
             return reason
         step = x_seq.shape[1:]
-        for name in _PARAMS[neuron]:
+        for name in PARAMS[neuron]:
             value = cfg[name]
             if isinstance(value, Tensor):
                 try:
@@ -525,7 +516,7 @@ def _scan(neuron: int):
         T, shape = x_seq.shape[0], x_seq.shape[1:]
         v0 = state.v.reshape(-1)
         c0 = state[1].reshape(-1) if neuron >= CUBA else v0
-        params = [_flat_param(cfg[name], x_seq) for name in _PARAMS[neuron]]
+        params = [_flat_param(cfg[name], x_seq) for name in PARAMS[neuron]]
         params += [x_seq.new_ones((), dtype=_acc(x_seq.dtype))] * (N_PARAMS - len(params))
         static = _static(_firing(neuron, cfg), neuron) + (bool(cfg.get("scale_reset", False)),)
         spikes, v_seq, _, _, v_final, c_final = _ChargeScan.apply(x_seq.reshape(T, -1), v0, c0, *params,

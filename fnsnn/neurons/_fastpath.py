@@ -168,30 +168,39 @@ def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) 
     return block
 
 
-def _compiled(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
-    """:func:`_compiled_block` keyed on what the block reads (the forward ignores the surrogate)."""
-    spec = dataclasses.replace(spec, store_v=False)
-    if kind == "forward":
-        spec = dataclasses.replace(spec, surrogate=None, detach_reset=False)
-    return _compiled_block(kind, dtype, spec, *flags)
+def block_compiler(forward_block: Callable, backward_block: Callable, prefix: str):
+    """``(compiled, cache)`` for a pair of block builders ``builder(spec, *flags) -> block``.
 
-
-@functools.lru_cache(maxsize=None)
-def _compiled_block(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
-    """The fused block ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
-
-    Each configuration gets its own copy of the block's code object, so torch.compile keeps one cache
-    entry per configuration instead of recompiling one function past its recompile limit. The first
-    shape compiles static code; a second shape (or a shorter last block) recompiles it once with
-    dynamic sizes (torch.compile's automatic dynamic shapes), which then serves every shape.
-    Measured on a 2-core CPU: about 10 s for the first build in a process (inductor start-up),
-    then 2-8 s per configuration and direction.
+    ``compiled(kind, dtype, spec, *flags)`` returns the fused block ``kind`` ("forward" or
+    "backward") for one static configuration, built with ``torch.compile`` on first use and kept in
+    ``cache`` (an ``lru_cache``). The key holds only what the block reads: blocks never store
+    ``v_seq`` themselves, and the forward ignores the surrogate and ``detach_reset``. Each
+    configuration gets a code object of its own, so torch.compile keeps one cache entry each instead
+    of recompiling one shared function past its recompile limit. The first shape compiles static
+    code; a second shape (or a shorter last block) recompiles it once with dynamic sizes
+    (torch.compile's automatic dynamic shapes), which then serves every shape. Measured on a 2-core
+    CPU: about 10 s for the first build in a process (inductor start-up), then 2-8 s per
+    configuration and direction.
     """
-    del dtype  # part of the cache key only
-    fn = (_forward_block if kind == "forward" else _backward_block)(spec, *flags)
-    code = fn.__code__.replace(co_name=f"fnsnn_{kind}_block")
-    fn = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
-    return torch.compile(fn, dynamic=None, fullgraph=True)
+
+    @functools.lru_cache(maxsize=None)
+    def cache(kind: str, dtype: torch.dtype, spec, *flags) -> Callable:
+        del dtype  # part of the key only
+        fn = (forward_block if kind == "forward" else backward_block)(spec, *flags)
+        code = fn.__code__.replace(co_name=f"{prefix}_{kind}_block")
+        fn = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+        return torch.compile(fn, dynamic=None, fullgraph=True)
+
+    def compiled(kind: str, dtype: torch.dtype, spec, *flags) -> Callable:
+        spec = dataclasses.replace(spec, store_v=False)
+        if kind == "forward":
+            spec = dataclasses.replace(spec, surrogate=None, detach_reset=False)
+        return cache(kind, dtype, spec, *flags)
+
+    return compiled, cache
+
+
+_compiled, _compiled_block = block_compiler(_forward_block, _backward_block, "fnsnn")
 
 
 def _build_errors() -> tuple:

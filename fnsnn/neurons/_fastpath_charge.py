@@ -36,9 +36,6 @@ taking the same path as a single call.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import types
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -47,16 +44,16 @@ from torch import Tensor
 
 from ._base import ScanKernel
 from ._fastpath import (
-    _BLOCK,
     _blocks,
     _run_compiled,
     _use_compiled,
     batched_out_dims,
     batched_scan_inputs,
+    block_compiler,
     fast_unsupported,
 )
 
-QIF, EIF, KLIF, CUBA, IZHIKEVICH, CLIF = range(6)
+QIF, EIF, KLIF, CUBA, IZHIKEVICH, CLIF = range(6)  # also the Triton kernels' NEURON codes (fnsnn/kernels/charge.py)
 PARAMS = {
     QIF: ("tau", "v_c", "a0", "v_rest"),
     EIF: ("tau", "delta_T", "theta_rh", "v_rest"),
@@ -416,26 +413,7 @@ def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, need: tuple) -> Ca
     return block
 
 
-def _compiled(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
-    """:func:`_compiled_block` keyed on what the block reads (the forward ignores the surrogate)."""
-    spec = dataclasses.replace(spec, store_v=False)
-    if kind == "forward":
-        spec = dataclasses.replace(spec, surrogate=None, detach_reset=False)
-    return _compiled_block(kind, dtype, spec, *flags)
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled_block(kind: str, dtype: torch.dtype, spec: _Spec, *flags) -> Callable:
-    """The fused block ``kind`` ("forward"/"backward") for one static configuration, compiled on first call.
-
-    Each configuration gets its own copy of the block's code object, so torch.compile keeps one cache
-    entry per configuration instead of recompiling one function past its recompile limit.
-    """
-    del dtype  # part of the cache key only
-    fn = (_forward_block if kind == "forward" else _backward_block)(spec, *flags)
-    code = fn.__code__.replace(co_name=f"fnsnn_charge_{kind}_block")
-    fn = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
-    return torch.compile(fn, dynamic=None, fullgraph=True)
+_compiled, _compiled_block = block_compiler(_forward_block, _backward_block, "fnsnn_charge")
 
 
 def _compiled_params(p, like: Tensor) -> tuple:
