@@ -22,8 +22,9 @@ block recomputes its ``H`` from it in registers before running the recurrence. T
 ``autograd.Function`` itself stays eager. Its ``vmap`` rule runs one scan over
 the whole batch (the vmapped dimension placed next to time, batched parameters
 broadcast against it), on plain tensors, so a vmapped call runs the compiled
-blocks as a single call would; other ``torch.func`` transforms run the eager loops. :data:`COMPILE_MODE` (initialised from the
-``FNSNN_FAST_COMPILE`` environment variable) chooses: ``"auto"`` (by size; if
+blocks as a single call would; other ``torch.func`` transforms run the eager
+loops. :data:`COMPILE_MODE` (initialised from the ``FNSNN_FAST_COMPILE``
+environment variable) chooses: ``"auto"`` (by size; if
 the compiler cannot build the step, one warning names the reason and the eager
 loop runs), ``"always"`` (any size; a failed build raises ``RuntimeError``) or
 ``"never"``.
@@ -111,6 +112,8 @@ def _forward_block(spec: _Spec, store_v: bool) -> Callable:
             spikes.append((h - spec.v_threshold >= 0).to(s_out.dtype))
             v = _after_reset(h, spec)
             vs.append(v)
+        # one copy per block: writing each step into a slice of these views compiled to code that
+        # ran about 10x slower here
         s_out.copy_(torch.stack(spikes))
         if store_v:
             v_out.copy_(torch.stack(vs))
@@ -120,10 +123,12 @@ def _forward_block(spec: _Spec, store_v: bool) -> Callable:
 
 
 def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) -> Callable:
-    """``block(x_blk, v, p, gs_blk, gvs_blk, gv, acc, gx_out) -> (gv, acc)``: a few reversed steps in one pass.
+    """``block(x_blk, v, p, gs_blk, gvs_blk, gv, acc, gx_out) -> (gv, acc, gX or None)``: reversed steps.
 
     Recomputes the block's ``H`` from its first potential ``v``, then runs the reverse recurrence,
-    writing ``gX`` into ``gx_out``; ``acc`` accumulates ``gH ∂H/∂p`` elementwise.
+    writing the block's ``gX`` into ``gx_out`` (compiled), or, with ``gx_out=None``, returning it
+    (eager, which must not write in place: under ``vmap`` the gradients may be batched where the
+    output is not); ``acc`` accumulates ``gH ∂H/∂p`` elementwise.
     """
     base = 0.0 if spec.v_reset is None else spec.v_reset
 
@@ -162,8 +167,10 @@ def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, param_grad: bool) 
                     dh_dp = xs[i] - leak if spec.decay_input else -leak
                 acc = acc + gh * dh_dp
             gv = gh * dh_dv
+        if gx_out is None:
+            return gv, acc, torch.stack(gxs)
         gx_out.copy_(torch.stack(gxs))
-        return gv, acc
+        return gv, acc, None
 
     return block
 
@@ -287,13 +294,16 @@ def _backward_blocks(spec: _Spec, x_seq, v0, checkpoints, param, grad_spike, gra
         like = x_seq[0]
         gv = (grad_v_final if grad_v_final is not None else torch.zeros_like(like)).expand_as(like).contiguous()
         acc = torch.zeros_like(like) if param_grad else like.new_zeros(())
-        grad_x = torch.empty_like(x_seq)
+        grad_x = torch.empty_like(x_seq) if compiled else None
+        pieces = []
         for i, (start, stop) in reversed(list(enumerate(_blocks(x_seq.shape[0])))):
             v = checkpoints[i - 1] if i else v0.expand_as(like)
-            gv, acc = block(x_seq[start:stop], v, p, grad_spike[start:stop] if has_gs else None,
-                            grad_v_seq[start:stop] if has_gvs else None, gv, acc, grad_x[start:stop])
+            gv, acc, piece = block(x_seq[start:stop], v, p, grad_spike[start:stop] if has_gs else None,
+                                   grad_v_seq[start:stop] if has_gvs else None, gv, acc,
+                                   grad_x[start:stop] if compiled else None)
+            pieces.append(piece)
         grad_param = acc.sum_to_size(p.shape) if param_grad else None
-        return grad_x, gv, grad_param
+        return (grad_x if compiled else torch.cat(pieces[::-1])), gv, grad_param
 
     return _run_compiled(loop) if compiled else loop()
 

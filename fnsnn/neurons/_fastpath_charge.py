@@ -373,7 +373,7 @@ def _forward_block(spec: _Spec, store_v: bool) -> Callable:
             _, spike, v, c = _step(spec, x, v, c, p)
             spikes.append(spike)
             vs.append(v)
-        s_out.copy_(torch.stack(spikes))
+        s_out.copy_(torch.stack(spikes))  # one copy per block (see the LIF block)
         if store_v:
             v_out.copy_(torch.stack(vs))
         return v, c
@@ -382,10 +382,12 @@ def _forward_block(spec: _Spec, store_v: bool) -> Callable:
 
 
 def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, need: tuple) -> Callable:
-    """``block(x_blk, v, c, p, gs_blk, gvs_blk, gv, gc, acc, gx_out) -> (gv, gc, acc)``.
+    """``block(x_blk, v, c, p, gs_blk, gvs_blk, gv, gc, acc, gx_out) -> (gv, gc, acc, gX or None)``.
 
     Recomputes the block's charges from its first states ``v``, ``c``, then runs the reverse
-    recurrence, writing ``gX`` into ``gx_out``; ``acc`` accumulates the parameter terms elementwise.
+    recurrence, writing the block's ``gX`` into ``gx_out`` (compiled), or, with ``gx_out=None``,
+    returning it (eager, which must not write in place: under ``vmap`` the gradients may be batched
+    where the output is not); ``acc`` accumulates the parameter terms elementwise.
     """
 
     def block(x_blk, v, c, p, gs_blk, gvs_blk, gv, gc, acc, gx_out):
@@ -407,8 +409,10 @@ def _backward_block(spec: _Spec, has_gs: bool, has_gvs: bool, need: tuple) -> Ca
             gh, g2, gv, gc = _recur(spec, terms, gss[i] * terms["d"] if has_gs else None, gv, gc, p)
             gxs[i], pterms = _post(spec, terms, xs[i], v_i, c_i, hs, gh, g2, p, need)
             acc = _accumulate(acc, pterms, reduce_time=False)
+        if gx_out is None:
+            return gv, gc, tuple(acc), torch.stack(gxs)
         gx_out.copy_(torch.stack(gxs))
-        return gv, gc, tuple(acc)
+        return gv, gc, tuple(acc), None
 
     return block
 
@@ -475,16 +479,18 @@ def _backward_blocks(spec: _Spec, x_seq, v0, c0, checkpoints, p, grad_spike, gra
         g_v = gv.expand_as(like).contiguous()
         g_c = gc.expand_as(like).contiguous() if two else None
         acc = tuple(torch.zeros_like(like) if n else None for n in need)
-        grad_x = torch.empty_like(x_seq)
+        grad_x = torch.empty_like(x_seq) if compiled else None
+        pieces = []
         for i, (start, stop) in reversed(list(enumerate(_blocks(x_seq.shape[0])))):
             if i:
                 v, c = checkpoints[per * (i - 1)], (checkpoints[per * (i - 1) + 1] if two else None)
             else:
                 v, c = v0.expand_as(like), (c0.expand_as(like) if two else None)
-            g_v, g_c, acc = block(x_seq[start:stop], v, c, pt, grad_spike[start:stop] if has_gs else None,
-                                  grad_v_seq[start:stop] if has_gvs else None, g_v, g_c, acc,
-                                  grad_x[start:stop])
-        return grad_x, g_v, g_c, list(acc)
+            g_v, g_c, acc, piece = block(x_seq[start:stop], v, c, pt, grad_spike[start:stop] if has_gs else None,
+                                         grad_v_seq[start:stop] if has_gvs else None, g_v, g_c, acc,
+                                         grad_x[start:stop] if compiled else None)
+            pieces.append(piece)
+        return (grad_x if compiled else torch.cat(pieces[::-1])), g_v, g_c, list(acc)
 
     return _run_compiled(loop) if compiled else loop()
 

@@ -96,7 +96,7 @@ def _options():
 
 
 @pytest.mark.parametrize("family,hard,detach_reset,extra", _options(),
-                         ids=lambda v: str(v) if not isinstance(v, dict) else "-".join(f"{k}={x}" for k, x in v.items()))
+                         ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else str(v))
 def test_fast_matches_reference(family, hard, detach_reset, extra):
     # T=37 spans more than two backward chunks; every numeric parameter is a tensor with a gradient
     fast = _compare(family, _input(37, 3, 11), **_firing(family, hard, detach_reset), **extra)
@@ -366,3 +366,23 @@ def test_vmap_rule_one_scan_over_the_batch(monkeypatch, mode):
              for o in (out, ref)]
     for g, r in zip(*grads):
         torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-4)
+
+
+def test_compiled_forward_under_vmap_grad(monkeypatch):
+    # vmap(grad): the compiled forward runs inside the batching rule; the backward then runs under
+    # vmap with batched gradients and an unbatched input, so its eager blocks must not write in place
+    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "always")
+    x = _input(20, 3, 7)
+    values = torch.linspace(0.2, 0.4, 4)
+
+    def loss(xx, a, backend):
+        s, final = fnsnn.izhikevich_multi_step(xx, a=a, b=0.2, backend=backend)
+        return (s * torch.cos(xx)).sum() + final.v.sum() + final.w.sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        g = torch.func.vmap(torch.func.grad(lambda xx, a: loss(xx, a, "auto"), argnums=(0, 1)),
+                            in_dims=(None, 0))(x, values)
+    ref = [torch.func.grad(lambda xx, a: loss(xx, a, "torch"), argnums=(0, 1))(x, a) for a in values]
+    for got, want in zip(g, (torch.stack(r) for r in zip(*ref))):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
