@@ -340,3 +340,23 @@ def test_compiled_forward_under_vmap_grad(compiled, family):
     ref = [torch.func.grad(lambda xx, p: loss(xx, p, "torch"), argnums=(0, 1))(x, p) for p in params]
     for got, want in zip(g, (torch.stack(r) for r in zip(*ref))):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_torch_compile_fullgraph_two_layer_mlp_on_the_fast_scans():
+    # the CPU fast scans (an autograd.Function with a vmap rule) trace without a graph break
+    x = torch.randn(10, 4, 16)
+    w1 = torch.randn(16, 32, requires_grad=True)
+    w2 = (torch.randn(32, 8) * 0.5).requires_grad_()
+
+    def net(x, backend):
+        s1, _ = fnsnn.lif_multi_step(x @ w1, tau=2.0, backend=backend)
+        s2, _ = fnsnn.izhikevich_multi_step(s1 @ w2, a=0.3, b=0.2, backend=backend)
+        return s2
+
+    compiled = torch.compile(lambda x: net(x, "auto"), fullgraph=True, backend="aot_eager")
+    out, ref = compiled(x), net(x, "torch")
+    assert torch.equal(out, ref) and ref.sum() > 0
+    weights = torch.arange(8.0)
+    grads = [torch.autograd.grad((o * weights).sum(), (w1, w2)) for o in (out, ref)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
