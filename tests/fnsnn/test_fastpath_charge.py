@@ -367,22 +367,3 @@ def test_vmap_rule_one_scan_over_the_batch(monkeypatch, mode):
     for g, r in zip(*grads):
         torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-4)
 
-
-def test_compiled_forward_under_vmap_grad(monkeypatch):
-    # vmap(grad): the compiled forward runs inside the batching rule; the backward then runs under
-    # vmap with batched gradients and an unbatched input, so its eager blocks must not write in place
-    monkeypatch.setattr(_fastpath, "COMPILE_MODE", "always")
-    x = _input(20, 3, 7)
-    values = torch.linspace(0.2, 0.4, 4)
-
-    def loss(xx, a, backend):
-        s, final = fnsnn.izhikevich_multi_step(xx, a=a, b=0.2, backend=backend)
-        return (s * torch.cos(xx)).sum() + final.v.sum() + final.w.sum()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
-        g = torch.func.vmap(torch.func.grad(lambda xx, a: loss(xx, a, "auto"), argnums=(0, 1)),
-                            in_dims=(None, 0))(x, values)
-    ref = [torch.func.grad(lambda xx, a: loss(xx, a, "torch"), argnums=(0, 1))(x, a) for a in values]
-    for got, want in zip(g, (torch.stack(r) for r in zip(*ref))):
-        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-4)
