@@ -10,13 +10,14 @@ validated core). The maths and the docs of each function live in
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
 
 from fnsnn import surrogate as _core
-from fnsnn._checks import _describe
+from fnsnn._checks import _describe, check_tensor
 
 __all__ = [
     "SurrogateFunctionBase",
@@ -38,6 +39,38 @@ __all__ = [
     "DeterministicPass",
     "PoissonPass",
     "SquarewaveFourierSeries",
+    "heaviside",
+    "sigmoid",
+    "atan",
+    "piecewise_quadratic",
+    "piecewise_exp",
+    "soft_sign",
+    "erf",
+    "piecewise_leaky_relu",
+    "super_spike",
+    "rect",
+    "q_pseudo_spike",
+    "leaky_k_relu",
+    "s2nn",
+    "log_tailed_relu",
+    "nonzero_sign_log_abs",
+    "fake_numerical_gradient",
+    "squarewave_fourier_series",
+    "deterministic_pass",
+    "poisson_pass",
+    "sigmoid_backward",
+    "atan_backward",
+    "piecewise_quadratic_backward",
+    "piecewise_exp_backward",
+    "soft_sign_backward",
+    "erf_backward",
+    "piecewise_leaky_relu_backward",
+    "super_spike_backward",
+    "rect_backward",
+    "leaky_k_relu_backward",
+    "log_tailed_relu_backward",
+    "nonzero_sign_log_abs_backward",
+    "fake_numerical_gradient_backward",
 ]
 
 
@@ -280,3 +313,137 @@ class PoissonPass(SurrogateFunctionBase):
         if generator is None and isinstance(x, torch.Tensor):
             generator = self._generator(x.device)
         return self.core(x, generator)
+
+
+# --------------------------------------------------------------------------- #
+# functional forms (SpikingJelly 2.0.0's lower-case names)
+# --------------------------------------------------------------------------- #
+
+
+@functools.lru_cache(maxsize=256)
+def _core_of(core_type: type, params: tuple) -> _core.SurrogateFunction:
+    return core_type(*params)
+
+
+class _SpikeFunction:
+    """A surrogate spike as a function: ``f(x, *params)`` or ``f.apply(x, *params)``.
+
+    ``Θ(x)`` forward and ``grad * σ'(x)`` backward, computed by the core
+    surrogate ``core_type(*params)``; parameters are positional as in
+    SpikingJelly 2.0.0 and defaults apply where it has them.
+    """
+
+    def __init__(self, name: str, core_type: type, names: tuple, defaults: tuple = ()):
+        self.__name__ = name
+        self.__qualname__ = name
+        self.core_type = core_type
+        self.names = names
+        self.defaults = defaults
+        self.__doc__ = (f"{name}(x, {', '.join(names)}): spike with the surrogate gradient of "
+                        f":class:`fnsnn.surrogate.{core_type.__name__}`.")
+
+    def _params(self, params: tuple) -> tuple:
+        n, d = len(self.names), len(self.defaults)
+        if not n - d <= len(params) <= n:
+            raise TypeError(f"{self.__name__}: expected the parameters ({', '.join(self.names)}) after `x`, "
+                            f"got {len(params)} value(s).")
+        params = params + self.defaults[len(params) - (n - d):]
+        for name, value in zip(self.names, params):
+            if isinstance(value, torch.Tensor):
+                raise TypeError(f"{self.__name__}: `{name}` must be a Python number, got {_describe(value)}.")
+        return tuple(params)
+
+    def core(self, *params) -> _core.SurrogateFunction:
+        """The core surrogate for these parameters."""
+        return _core_of(self.core_type, self._params(params))
+
+    def apply(self, x: torch.Tensor, *params) -> torch.Tensor:
+        return self(x, *params)
+
+    def __call__(self, x: torch.Tensor, *params) -> torch.Tensor:
+        core = self.core(*params)
+        check_tensor(self.__name__, "x", x)
+        return core.spike(x)
+
+    def __repr__(self) -> str:
+        return f"<surrogate function {self.__name__}>"
+
+
+class _PoissonFunction:
+    """``poisson_pass(x, generator)``: Bernoulli spikes ``rand < x``, identity gradient.
+
+    SpikingJelly 2.0.0 draws from the global RNG; here the generator is explicit.
+    """
+
+    __name__ = "poisson_pass"
+
+    def apply(self, x: torch.Tensor, generator: Optional[torch.Generator] = None, *,
+              noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self(x, generator, noise=noise)
+
+    def __call__(self, x: torch.Tensor, generator: Optional[torch.Generator] = None, *,
+                 noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return _core.PoissonPass()(x, generator, noise=noise)
+
+    def __repr__(self) -> str:
+        return "<surrogate function poisson_pass>"
+
+
+def heaviside(x: torch.Tensor) -> torch.Tensor:
+    """``Θ(x) = 1`` where ``x >= 0`` else ``0`` (no gradient); see :func:`fnsnn.surrogate.heaviside`."""
+    check_tensor("heaviside", "x", x)
+    return _core.heaviside(x)
+
+
+sigmoid = _SpikeFunction("sigmoid", _core.Sigmoid, ("alpha",))
+atan = _SpikeFunction("atan", _core.ATan, ("alpha",))
+piecewise_quadratic = _SpikeFunction("piecewise_quadratic", _core.PiecewiseQuadratic, ("alpha",))
+piecewise_exp = _SpikeFunction("piecewise_exp", _core.PiecewiseExp, ("alpha",))
+soft_sign = _SpikeFunction("soft_sign", _core.SoftSign, ("alpha",))
+erf = _SpikeFunction("erf", _core.Erf, ("alpha",))
+piecewise_leaky_relu = _SpikeFunction("piecewise_leaky_relu", _core.PiecewiseLeakyReLU, ("w", "c"), (1.0, 0.01))
+super_spike = _SpikeFunction("super_spike", _core.SuperSpike, ("alpha",))
+rect = _SpikeFunction("rect", _core.Rect, ("alpha",))
+q_pseudo_spike = _SpikeFunction("q_pseudo_spike", _core.QPseudoSpike, ("alpha",))
+leaky_k_relu = _SpikeFunction("leaky_k_relu", _core.LeakyKReLU, ("leak", "k"))
+s2nn = _SpikeFunction("s2nn", _core.S2NN, ("alpha", "beta"))
+log_tailed_relu = _SpikeFunction("log_tailed_relu", _core.LogTailedReLU, ("alpha",))
+nonzero_sign_log_abs = _SpikeFunction("nonzero_sign_log_abs", _core.NonzeroSignLogAbs, ("alpha",))
+fake_numerical_gradient = _SpikeFunction("fake_numerical_gradient", _core.FakeNumericalGradient, ("alpha",))
+squarewave_fourier_series = _SpikeFunction("squarewave_fourier_series", _core.SquarewaveFourierSeries,
+                                           ("n", "T_period"))
+deterministic_pass = _SpikeFunction("deterministic_pass", _core.DeterministicPass, ())
+poisson_pass = _PoissonFunction()
+
+
+def _backward_of(form: _SpikeFunction):
+    nparams = len(form.names)
+
+    def backward(grad_output: torch.Tensor, x: torch.Tensor, *params):
+        name = f"{form.__name__}_backward"
+        check_tensor(name, "grad_output", grad_output)
+        check_tensor(name, "x", x)
+        if len(params) != nparams:
+            raise TypeError(f"{name}: expected (grad_output, x, {', '.join(form.names)}), "
+                            f"got {len(params)} parameter(s) after `x`.")
+        return (grad_output * form.core(*params).derivative(x),) + (None,) * nparams
+
+    backward.__name__ = backward.__qualname__ = f"{form.__name__}_backward"
+    backward.__doc__ = (f"``(grad_output * σ'(x), None, ...)``: the backward of :data:`{form.__name__}` "
+                        f"as a plain function.")
+    return backward
+
+
+sigmoid_backward = _backward_of(sigmoid)
+atan_backward = _backward_of(atan)
+piecewise_quadratic_backward = _backward_of(piecewise_quadratic)
+piecewise_exp_backward = _backward_of(piecewise_exp)
+soft_sign_backward = _backward_of(soft_sign)
+erf_backward = _backward_of(erf)
+piecewise_leaky_relu_backward = _backward_of(piecewise_leaky_relu)
+super_spike_backward = _backward_of(super_spike)
+rect_backward = _backward_of(rect)
+leaky_k_relu_backward = _backward_of(leaky_k_relu)
+log_tailed_relu_backward = _backward_of(log_tailed_relu)
+nonzero_sign_log_abs_backward = _backward_of(nonzero_sign_log_abs)
+fake_numerical_gradient_backward = _backward_of(fake_numerical_gradient)
