@@ -253,7 +253,7 @@ def _check_mha(fn: str, m: nn.MultiheadAttention, node: fx.Node) -> None:
     where = describe_node(node)
     problems = []
     if m.dropout != 0.0:
-        problems.append(f"dropout={m.dropout} (only 0.0 is supported)")
+        problems.append(f"dropout={m.dropout} (only dropout=0.0 is supported)")
     if not m.batch_first:
         problems.append("batch_first=False (only batch_first=True is supported)")
     if not m._qkv_same_embed_dim or m.in_proj_weight is None:
