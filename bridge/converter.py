@@ -23,6 +23,7 @@ import warnings
 from numbers import Real
 from typing import Any, Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.fx as fx
 import torch.nn as nn
@@ -107,8 +108,6 @@ def _resolve_rules(fn: str, rules) -> List[ActivationRule]:
         return [ReLURule()]
     if not isinstance(rules, (list, tuple)):
         raise TypeError(f"{fn}: `rules` must be a list of ActivationRule objects or None, got {type(rules).__name__}.")
-    if not rules:
-        raise ValueError(f"{fn}: `rules` is empty; pass None for the default [ReLURule()].")
     for i, rule in enumerate(rules):
         if not isinstance(rule, ActivationRule):
             raise TypeError(f"{fn}: rules[{i}] ({type(rule).__name__}) does not implement ActivationRule: it needs "
@@ -146,10 +145,16 @@ def _fuse_in_place(gm: fx.GraphModule) -> None:
 
 
 def _insert_hooks_in_place(gm: fx.GraphModule, rules: Sequence[ActivationRule], hook_factory: HookFactory) -> int:
+    """Hook every node a rule matches. The walk follows the live graph and the module table is re-read
+    after each insertion, so nodes and modules a rule adds are seen by the rules (each node once)."""
     modules = dict(gm.named_modules())
     counts: Dict[str, int] = {}
     inserted = 0
-    for node in list(gm.graph.nodes):
+    seen = set()
+    for node in gm.graph.nodes:
+        if node in seen:
+            continue
+        seen.add(node)
         if node.op == "call_module" and isinstance(modules.get(node.target), VoltageHook):
             continue
         for rule in rules:
@@ -165,7 +170,8 @@ def _replace_in_place(gm: fx.GraphModule, rules: Sequence[ActivationRule], neuro
                       threshold_optimizer) -> None:
     for rule in rules:
         modules = dict(gm.named_modules())
-        for activation_node, hook_node in list(rule.find_replacements(gm, modules)):
+        pairs = list(dict.fromkeys(tuple(pair) for pair in rule.find_replacements(gm, modules)))
+        for activation_node, hook_node in pairs:  # a pair listed twice is replaced once
             rule.replace_with_neurons(gm, activation_node, hook_node, neuron_factory, threshold_optimizer)
     modules = dict(gm.named_modules())
     for node in gm.graph.nodes:
@@ -187,19 +193,50 @@ def _check_functional_relu(fn: str, gm: fx.GraphModule, rules: Sequence[Activati
             )
 
 
-def _calibration_input(batch: Any, index: int) -> torch.Tensor:
-    if isinstance(batch, torch.Tensor):
-        return batch
-    try:
-        x = batch[0]
-    except (TypeError, IndexError, KeyError) as err:
-        raise TypeError(f"Converter.convert_to_spiking_neurons: dataloader batch {index} is a "
-                        f"{type(batch).__name__} without an input at batch[0]; yield (input, label) or "
-                        f"(input,).") from err
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"Converter.convert_to_spiking_neurons: batch[0] of dataloader batch {index} must be the "
-                        f"input tensor, got {type(x).__name__}.")
-    return x
+def _as_input(value: Any, dtype: Optional[torch.dtype]) -> Optional[torch.Tensor]:
+    """``value`` as a tensor when it is a tensor or a numpy array, else ``None``; a floating numpy array
+    takes ``dtype`` (the model's floating dtype; numpy defaults to float64)."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        x = torch.as_tensor(value)
+        return x.to(dtype) if dtype is not None and x.is_floating_point() else x
+    return None
+
+
+def _calibration_input(batch: Any, index: int, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """The input of one calibration batch: a tensor or numpy array, ``(input, ...)``, a list, or a dict
+    (its ``"input"`` entry, else its first tensor value)."""
+    fn = "Converter.convert_to_spiking_neurons"
+    x = _as_input(batch, dtype)
+    if x is not None:
+        return x
+    if isinstance(batch, dict):
+        if not batch:
+            raise ValueError(f"{fn}: dataloader batch {index} is an empty dict; it needs the input tensor under "
+                             f"the key 'input' (or as its first tensor value).")
+        if "input" in batch:
+            x = _as_input(batch["input"], dtype)
+            if x is None:
+                raise TypeError(f"{fn}: batch['input'] of dataloader batch {index} must be the input tensor, got "
+                                f"{type(batch['input']).__name__}.")
+            return x
+        x = next((t for t in (_as_input(v, dtype) for v in batch.values()) if t is not None), None)
+        if x is None:
+            raise TypeError(f"{fn}: dataloader batch {index} is a dict without a tensor value (keys "
+                            f"{list(batch)}); put the input tensor under the key 'input'.")
+        return x
+    if isinstance(batch, (list, tuple)):
+        if len(batch) == 0:
+            raise ValueError(f"{fn}: dataloader batch {index} is an empty {type(batch).__name__}; yield the input "
+                             f"tensor, (input, label) or (input,).")
+        x = _as_input(batch[0], dtype)
+        if x is None:
+            raise TypeError(f"{fn}: batch[0] of dataloader batch {index} must be the input tensor (or a numpy "
+                            f"array), got {type(batch[0]).__name__}.")
+        return x
+    raise TypeError(f"{fn}: dataloader batch {index} is a {type(batch).__name__}; yield the input tensor, "
+                    f"(input, label), (input,), a list or a dict with an 'input' entry.")
 
 
 # -- TD operator replacement --------------------------------------------------
@@ -216,7 +253,7 @@ def _check_mha(fn: str, m: nn.MultiheadAttention, node: fx.Node) -> None:
     where = describe_node(node)
     problems = []
     if m.dropout != 0.0:
-        problems.append(f"dropout={m.dropout} (only 0.0 is supported)")
+        problems.append(f"dropout={m.dropout} (only dropout=0.0 is supported)")
     if not m.batch_first:
         problems.append("batch_first=False (only batch_first=True is supported)")
     if not m._qkv_same_embed_dim or m.in_proj_weight is None:
@@ -333,9 +370,11 @@ class Converter:
 
     Args:
         dataloader: iterable of calibration batches for
-            :meth:`convert_to_spiking_neurons`; each batch is an input tensor
-            or a sequence whose ``batch[0]`` is the input, e.g. ``(x, y)``.
-            May be ``None`` when only :meth:`replace_by_td_operators` is used.
+            :meth:`convert_to_spiking_neurons`; each batch is the input (a
+            tensor or a numpy array), a tuple or list whose first item is the
+            input (``(x, y)``, ``(x,)``), or a dict holding it under
+            ``"input"`` (else its first tensor value is taken). May be ``None``
+            when only :meth:`replace_by_td_operators` is used.
         device: device of the conversion and of the result; ``None`` takes the
             model's parameter device (CPU without parameters).
         mode: calibration statistic: ``'Max'``/``'max'`` (maximum activation),
@@ -344,7 +383,9 @@ class Converter:
         momentum: running-statistic momentum of the hooks, in ``[0, 1]``.
         fuse_flag: fold BatchNorm into the preceding convolution.
         rules: activation rules, default ``[ReLURule()]``; the first rule that
-            matches a node handles it.
+            matches a node handles it; ``[]`` replaces nothing. Any object with
+            ``match``, ``insert_hooks``, ``find_replacements`` and
+            ``replace_with_neurons`` methods is a rule.
         neuron_factory: builds the neurons, default ``NeuronFactory()``
             (``IFNode(v_threshold=1., v_reset=None)``).
         threshold_optimizer: turns hooks into thresholds, default
@@ -408,8 +449,10 @@ class Converter:
                              f"Converter(dataloader=...).")
         flags = _training_flags(ann)
         device = self._device_for(ann)
+        dtype = next((p.dtype for p in ann.parameters() if p.is_floating_point()), None)
         gm = _trace(fn, ann).to(device)
-        _check_functional_relu(fn, gm, self.rules)
+        if self.rules:  # rules=[] converts nothing, so a functional ReLU is no error then
+            _check_functional_relu(fn, gm, self.rules)
         if any(isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)) for m in gm.modules()):
             warnings.warn(f"{fn}: the network has max pooling, which pools spikes rather than rates in the SNN; "
                           f"average pooling converts far more accurately.", UserWarning, stacklevel=2)
@@ -417,14 +460,14 @@ class Converter:
         if self.fuse_flag:
             _fuse_in_place(gm)
         hooks = _insert_hooks_in_place(gm, self.rules, HookFactory(self.mode, self.momentum))
-        if hooks == 0:
+        if hooks == 0 and self.rules:
             raise ValueError(f"{fn}: no node of {type(ann).__name__} matched the rules {self.rules!r}; the default "
                              f"ReLURule converts nn.ReLU modules, so the network needs at least one.")
         _finish(gm)
         batches = 0
         with torch.no_grad():
             for batches, batch in enumerate(self.dataloader, start=1):
-                gm(_calibration_input(batch, batches - 1).to(device))
+                gm(_calibration_input(batch, batches - 1, dtype).to(device))
         if batches == 0:
             raise ValueError(f"{fn}: the dataloader yielded no batch; calibration needs at least one.")
         _restore_training(gm, flags)
@@ -462,7 +505,7 @@ class Converter:
             fx_model: the traced model (not modified).
             mode: calibration statistic, as in :class:`Converter`.
             momentum: hook momentum in ``[0, 1]``.
-            rules: activation rules, default ``[ReLURule()]``.
+            rules: activation rules, default ``[ReLURule()]``; ``[]`` inserts no hook.
 
         Returns:
             A new ``GraphModule`` with hooks; run calibration data through it.

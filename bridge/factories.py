@@ -87,7 +87,7 @@ def check_scale(fn: str, scale) -> float:
     """``scale`` must be a finite positive real number."""
     check_number(fn, "scale", scale, allow_tensor=False)
     if not (math.isfinite(float(scale)) and float(scale) > 0.0):
-        raise ValueError(f"{fn}: `scale` must be a finite number > 0, got {scale!r}.")
+        raise ValueError(f"{fn}: `scale` must be a finite positive number, got {scale!r}.")
     return float(scale)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from numbers import Real
 from typing import Dict, Iterator, Protocol, Tuple, runtime_checkable
 
 import torch
@@ -64,8 +65,22 @@ def _neuron_threshold(neuron: nn.Module, where: str) -> float:
         theta = float(theta.detach().reshape(()))
     if not (isinstance(theta, (int, float)) and math.isfinite(theta) and theta > 0):
         raise ValueError(f"ReLURule.replace_with_neurons: the neuron built for {where} has v_threshold {theta!r}; "
-                         f"expected a finite number > 0.")
+                         f"expected a finite positive number.")
     return float(theta)
+
+
+def _layer_threshold(fn: str, where: str, scale) -> float:
+    """The threshold optimizer's result as a finite positive float (a one-element tensor is accepted)."""
+    if isinstance(scale, torch.Tensor) and scale.numel() == 1 and not scale.dtype == torch.bool:
+        scale = float(scale.detach().reshape(()))
+    if isinstance(scale, bool) or not isinstance(scale, Real):
+        raise TypeError(f"{fn}: the threshold optimizer returned {type(scale).__name__} {scale!r} for {where}; "
+                        f"the threshold must be a finite positive number.")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"{fn}: the calibrated threshold of {where} is {scale!r}; it must be a finite positive "
+                         f"number. Zero means the activation never took a positive value on the calibration data "
+                         f"(a dead layer): check the dataloader, the trained weights or the threshold optimizer.")
+    return float(scale)
 
 
 @runtime_checkable
@@ -148,11 +163,7 @@ class ReLURule:
             raise ValueError(f"{fn}: {where} has no tensor input as its first argument; this rule replaces "
                              f"activations called as act(x).")
         hook = fx_model.get_submodule(hook_node.target)
-        scale = threshold_optimizer.compute_threshold(hook)
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-            raise ValueError(f"{fn}: the calibrated threshold of {where} is {scale!r}; it must be a finite number "
-                             f"> 0. The activation never took a positive value on the calibration data (a dead "
-                             f"layer): check the dataloader or the trained weights.")
+        scale = _layer_threshold(fn, where, threshold_optimizer.compute_threshold(hook))
         neuron = neuron_factory.create(scale)
         if not isinstance(neuron, nn.Module):
             raise TypeError(f"{fn}: neuron_factory.create() must return an nn.Module, got {type(neuron).__name__}.")

@@ -22,7 +22,8 @@ import torch
 import torch.nn as nn
 
 from fnsnn import td as core
-from fnsnn._checks import check_bool, check_choice, check_number
+from fnsnn._checks import check_bool, check_number
+from fnsnn.td.gelu import check_approximate
 from fnsnn.td.layer_norm import normalize_shape
 
 from .base import MemoryModule
@@ -123,7 +124,7 @@ class TDSoftmax(_UnaryTD):
         return cls(module.dim, step_mode=step_mode).train(module.training)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, step_mode={self.step_mode}"
+        return f"dim={self.dim}"
 
 
 class TDGELU(_UnaryTD):
@@ -138,7 +139,7 @@ class TDGELU(_UnaryTD):
     _multi_fn = staticmethod(core.td_gelu_multi_step)
 
     def __init__(self, approximate: str = "none", step_mode: str = "m"):
-        check_choice("TDGELU", "approximate", approximate, ("none", "tanh"))
+        check_approximate("TDGELU", approximate)
         super().__init__(step_mode)
         self.approximate = approximate
 
@@ -153,7 +154,7 @@ class TDGELU(_UnaryTD):
         return cls(module.approximate, step_mode=step_mode).train(module.training)
 
     def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}, step_mode={self.step_mode}"
+        return f"approximate={self.approximate!r}"
 
 
 class TDLayerNorm(_UnaryTD):
@@ -212,7 +213,7 @@ class TDLayerNorm(_UnaryTD):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}, step_mode={self.step_mode}")
+                f"bias={self.bias is not None}")
 
 
 class TDLinear(_UnaryTD):
@@ -268,8 +269,7 @@ class TDLinear(_UnaryTD):
         return _copy_parameters(module, new)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, "
-                f"step_mode={self.step_mode}")
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class TDScaledDotProductAttention(TDModule):
@@ -285,7 +285,7 @@ class TDScaledDotProductAttention(TDModule):
 
     def __init__(self, is_causal: bool = False, scale: Optional[float] = None, step_mode: str = "m"):
         check_bool("TDScaledDotProductAttention", "is_causal", is_causal)
-        check_number("TDScaledDotProductAttention", "scale", scale, allow_none=True, allow_tensor=False)
+        core.check_sdpa_scale("TDScaledDotProductAttention", scale)
         super().__init__(step_mode)
         self.is_causal = is_causal
         self.scale = scale
@@ -314,7 +314,7 @@ class TDScaledDotProductAttention(TDModule):
         return core.td_scaled_dot_product_attention_init_state(q, k, v)._asdict()
 
     def extra_repr(self) -> str:
-        return f"is_causal={self.is_causal}, scale={self.scale}, step_mode={self.step_mode}"
+        return f"is_causal={self.is_causal}, scale={self.scale}"
 
 
 class TDMultiheadAttention(TDModule):
@@ -429,4 +429,4 @@ class TDMultiheadAttention(TDModule):
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
-                f"batch_first={self.batch_first}, step_mode={self.step_mode}")
+                f"batch_first={self.batch_first}")

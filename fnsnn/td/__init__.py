@@ -13,6 +13,7 @@ from .attention import (
     check_mha_config,
     check_mha_inputs,
     check_mha_options,
+    check_sdpa_scale,
     merge_heads,
     mha_attn_mask,
     split_heads,
@@ -39,4 +40,5 @@ __all__ = [
     "td_scaled_dot_product_attention_step", "td_scaled_dot_product_attention_init_state",
     "td_multihead_attention", "td_multihead_attention_multi_step", "td_multihead_attention_step",
     "split_heads", "merge_heads", "mha_attn_mask", "check_mha_config", "check_mha_inputs", "check_mha_options",
+    "check_sdpa_scale",
 ]

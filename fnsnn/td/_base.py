@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
-from .._checks import check_seq, check_state, check_tensor
+from .._checks import check_state, check_tensor
 
 
 class TDState(NamedTuple):
@@ -36,7 +36,15 @@ def temporal_difference(y_cum_seq: torch.Tensor, y_cum_prev: Optional[torch.Tens
 
 def check_td_seq(fn: str, name: str, x_seq, min_dim: int = 2) -> torch.Tensor:
     """A time-major ``[T, ...]`` floating tensor with ``T > 0`` and at least ``min_dim`` dims."""
-    return check_seq(fn, name, x_seq, min_dim=min_dim)
+    check_tensor(fn, name, x_seq)
+    layout = "[T, ...]" if min_dim < 3 else "[T, ..., L, E]"
+    if x_seq.dim() < min_dim:
+        raise ValueError(f"{fn}: `{name}` expects an input sequence with shape {layout} and at least {min_dim} "
+                         f"dimensions, but got shape {tuple(x_seq.shape)}.")
+    if x_seq.shape[0] == 0:
+        raise ValueError(f"{fn}: `{name}` expects a non-empty time dimension (T > 0), but got shape "
+                         f"{tuple(x_seq.shape)}.")
+    return x_seq
 
 
 def check_same_time(fn: str, names: Sequence[str], seqs: Sequence[torch.Tensor]) -> None:
@@ -52,8 +60,8 @@ def resolve_dim(fn: str, dim, ndim: int) -> int:
         raise TypeError(f"{fn}: `dim` must be an int, got {type(dim).__name__} {dim!r}.")
     resolved = dim + ndim if dim < 0 else dim
     if not 0 <= resolved < ndim:
-        raise ValueError(f"{fn}: `dim` must be in the range [{-ndim}, {ndim - 1}] for an input with {ndim} "
-                         f"dimensions, got {dim}.")
+        raise ValueError(f"{fn}: `dim` is out of range: dim must be in the range [{-ndim}, {ndim - 1}] for an "
+                         f"input with {ndim} dimensions, but got {dim}.")
     return resolved
 
 

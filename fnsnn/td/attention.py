@@ -40,10 +40,17 @@ class TDMultiheadAttentionState(NamedTuple):
 
 # -- scaled dot-product attention ----------------------------------------------------------------
 
+def check_sdpa_scale(fn: str, scale) -> None:
+    """The score ``scale`` of SDPA: ``None`` or a finite positive number."""
+    check_number(fn, "scale", scale, allow_none=True, allow_tensor=False)
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"{fn}: `scale` must be None or a finite positive number, got {scale!r}.")
+
+
 def _check_sdpa(fn: str, q, k, v, attn_mask, is_causal, scale, lead: int):
     """Validate SDPA inputs; ``lead`` is 1 for sequences (time first), 0 for one step."""
     check_bool(fn, "is_causal", is_causal)
-    check_number(fn, "scale", scale, allow_none=True, allow_tensor=False)
+    check_sdpa_scale(fn, scale)
     if attn_mask is not None:
         check_tensor(fn, "attn_mask", attn_mask, floating=False)
         if attn_mask.dtype != torch.bool and not attn_mask.is_floating_point():

@@ -7,10 +7,17 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_choice
 from ._base import TDState, check_step_input, check_td_seq, unary_multi_step, unary_step
 
 APPROXIMATIONS = ("none", "tanh")
+
+
+def check_approximate(fn: str, approximate) -> str:
+    """``approximate`` of :func:`torch.nn.functional.gelu`: ``'none'`` or ``'tanh'``."""
+    if not isinstance(approximate, str) or approximate not in APPROXIMATIONS:
+        raise ValueError(f"{fn}: `approximate` is invalid: approximate must be 'none' or 'tanh', but got "
+                         f"{approximate!r}.")
+    return approximate
 
 
 def _ann(approximate):
@@ -28,7 +35,7 @@ def td_gelu_multi_step(x_seq: torch.Tensor, state: Optional[TDState] = None, *,
     """
     fn = "td_gelu_multi_step"
     check_td_seq(fn, "x_seq", x_seq)
-    check_choice(fn, "approximate", approximate, APPROXIMATIONS)
+    check_approximate(fn, approximate)
     return unary_multi_step(fn, _ann(approximate), x_seq, state, x_seq.shape[1:])
 
 
@@ -36,7 +43,7 @@ def td_gelu(x_seq: torch.Tensor, *, approximate: str = "none") -> torch.Tensor:
     """Whole-sequence TD GELU: ``y.cumsum(0)[t] == gelu(x_seq.cumsum(0)[t])``; same shape and dtype."""
     fn = "td_gelu"
     check_td_seq(fn, "x_seq", x_seq)
-    check_choice(fn, "approximate", approximate, APPROXIMATIONS)
+    check_approximate(fn, approximate)
     return unary_multi_step(fn, _ann(approximate), x_seq, None, x_seq.shape[1:])[0]
 
 
@@ -45,5 +52,5 @@ def td_gelu_step(x: torch.Tensor, state: Optional[TDState] = None, *,
     """One online step of TD GELU on ``x`` ``[N, ...]``; returns ``(y, new_state)``."""
     fn = "td_gelu_step"
     check_step_input(fn, "x", x)
-    check_choice(fn, "approximate", approximate, APPROXIMATIONS)
+    check_approximate(fn, approximate)
     return unary_step(fn, _ann(approximate), x, state, x.shape)

@@ -250,7 +250,7 @@ def test_factories_and_optimizer_contracts():
         NeuronFactory(v_threshold=0.0)
     with pytest.raises(TypeError, match="NeuronFactory: `v_reset`"):
         NeuronFactory(v_reset="0")
-    with pytest.raises(ValueError, match=r"NeuronFactory.create: `scale` must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"NeuronFactory.create: `scale` must be a finite positive number"):
         NeuronFactory().create(float("nan"))
     with pytest.raises(ValueError, match="HookFactory: `mode`"):
         HookFactory("avg")

@@ -170,7 +170,7 @@ class MHACall(nn.Module):
 
 
 @pytest.mark.parametrize("mha, call, match", [
-    (dict(dropout=0.1), None, r"dropout=0\.1 \(only 0\.0"),
+    (dict(dropout=0.1), None, r"dropout=0\.1 \(only dropout=0\.0"),
     (dict(batch_first=False), None, "batch_first=False"),
     ({}, {}, r"need_weights=True: call it with the literal need_weights=False"),
     ({}, dict(need_weights=True), r"need_weights=True"),

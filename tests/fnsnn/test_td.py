@@ -281,7 +281,7 @@ def test_documented_errors_core():
         td.td_softmax(x, dim=-3)
     with pytest.raises(ValueError, match="range"):
         td.td_softmax(x, dim=3)
-    with pytest.raises(ValueError, match="at least 2 dims"):
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
         td.td_gelu(torch.randn(3))
     with pytest.raises(ValueError, match="empty time dimension"):
         td.td_linear(torch.randn(0, 2, 4), weight=torch.randn(3, 4))
@@ -294,7 +294,7 @@ def test_documented_errors_core():
     with pytest.raises(TypeError, match="floating-point"):
         td.td_gelu(torch.ones(3, 2, dtype=torch.long))
     q = torch.randn(3, 2, 5, 4)
-    with pytest.raises(ValueError, match="at least 3 dims"):
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
         td.td_scaled_dot_product_attention(x[:, 0], q, q)
     with pytest.raises(ValueError, match="same time length"):
         td.td_scaled_dot_product_attention(q, q[:2], q)
