@@ -2,16 +2,17 @@
 
 ``init_state(net, x)`` returns ``{module_name: {memory_name: tensor}}`` for every
 memory module of ``net``; ``apply(net, x, state, params=None)`` runs one forward
-with that state swapped in and returns ``(y, new_state)``, leaving the modules'
-own memories as they were. Because nothing is written back, ``apply`` composes
-with ``torch.func.grad``, ``vmap`` and ``functional_call`` and serves online
-loops: feed one time step, keep the state, feed the next.
+from that state and returns ``(y, new_state)``. Both run on a private copy of
+the module tree (new module objects sharing ``net``'s parameters), so ``net``
+is never written: ``apply`` is a function of the parameters and the given
+state, safe from many threads at once, and composes with ``torch.func.grad``,
+``vmap`` and ``functional_call``; it serves online loops: feed one time step,
+keep the state, feed the next.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -26,26 +27,43 @@ def memory_modules(net: nn.Module) -> Dict[str, MemoryModule]:
     return {name: m for name, m in net.named_modules() if isinstance(m, MemoryModule)}
 
 
-@contextlib.contextmanager
-def _swapped(mods: Dict[str, MemoryModule], state: Optional[State]) -> Iterator[None]:
-    """Load ``state`` into the modules' memories; restore every attribute on exit."""
-    saved = {name: (dict(m.__dict__), dict(m._memories)) for name, m in mods.items()}
-    try:
-        for name, m in mods.items():
-            m._memories = dict(m._memories)
-            if state is None:
-                m.reset()
-            else:
-                m._memories.update(state[name])
-        yield
-    finally:
-        for name, m in mods.items():
-            attrs, memories = saved[name]
-            for key in list(m.__dict__):
-                if key not in attrs:
-                    del m.__dict__[key]
-            m.__dict__.update(attrs)
-            m._memories = memories
+def _private_copy(net: nn.Module, *, own_buffers: bool) -> nn.Module:
+    """A copy of the module tree that shares parameters (and buffers unless ``own_buffers``) with ``net``.
+
+    Every module is a new object with its own attribute dictionaries (submodules,
+    parameter and buffer slots, hooks, memories), so whatever a forward pass
+    assigns lands on the copy and ``net`` is never written. A module reached by
+    two paths is copied once.
+    """
+    memo: Dict[int, nn.Module] = {}
+
+    def copy_of(m: nn.Module) -> nn.Module:
+        done = memo.get(id(m))
+        if done is not None:
+            return done
+        new = object.__new__(type(m))
+        attrs = {k: (v.copy() if isinstance(v, dict) else v) for k, v in m.__dict__.items()}
+        new.__dict__.update(attrs)
+        memo[id(m)] = new
+        for name, sub in new._modules.items():
+            if sub is not None:
+                new._modules[name] = copy_of(sub)
+        if own_buffers:
+            for name, buf in new._buffers.items():
+                if buf is not None:
+                    new._buffers[name] = buf.detach().clone()
+        return new
+
+    return copy_of(net)
+
+
+def _load(mods: Dict[str, MemoryModule], state: Optional[State]) -> None:
+    """Put ``state`` (or the reset values, for None) into the memories of the private copies ``mods``."""
+    for name, m in mods.items():
+        if state is None:
+            m.reset()
+        else:
+            m._memories.update(state[name])
 
 
 def _check_net(fn: str, net: Any) -> Dict[str, MemoryModule]:
@@ -73,12 +91,14 @@ def _check_state(fn: str, mods: Dict[str, MemoryModule], state: Any) -> None:
 def init_state(net: nn.Module, x: torch.Tensor, *args, **kwargs) -> State:
     """The rest state of every memory module of ``net`` for input ``x`` (in ``net``'s step mode).
 
-    One forward pass without gradients discovers each module's input; the
-    modules' own memories are left untouched.
+    One forward pass without gradients, on a private copy of ``net`` with its
+    own buffers, discovers each module's input; ``net`` is left exactly as it
+    was (memories, buffers such as BatchNorm running statistics, training flag).
     """
-    mods = _check_net("init_state", net)
+    _check_net("init_state", net)
+    probe = _private_copy(net, own_buffers=True)
+    mods = memory_modules(probe)
     rest: State = {}
-    hooks = []
 
     def record(name):
         def hook(module, inputs):
@@ -87,13 +107,10 @@ def init_state(net: nn.Module, x: torch.Tensor, *args, **kwargs) -> State:
         return hook
 
     for name, m in mods.items():
-        hooks.append(m.register_forward_pre_hook(record(name)))
-    try:
-        with _swapped(mods, None), torch.no_grad():
-            net(x, *args, **kwargs)
-    finally:
-        for h in hooks:
-            h.remove()
+        m.register_forward_pre_hook(record(name))  # on the copy: net's hooks are not touched
+    _load(mods, None)
+    with torch.no_grad():
+        probe(x, *args, **kwargs)
     unused = sorted(set(mods) - set(rest))
     if unused:
         raise ValueError(f"init_state: the memory modules {unused} were not called by net(x); "
@@ -103,7 +120,13 @@ def init_state(net: nn.Module, x: torch.Tensor, *args, **kwargs) -> State:
 
 def apply(net: nn.Module, x: Any, state: Optional[State], params: Optional[Dict[str, torch.Tensor]] = None,
           *args, **kwargs) -> Tuple[Any, State]:
-    """Run ``net(x)`` from ``state`` and return ``(y, new_state)``; module memories are not touched.
+    """Run ``net(x)`` from ``state`` and return ``(y, new_state)``; no attribute of ``net`` is written.
+
+    The forward runs on a private copy of the module tree that shares
+    ``net``'s parameters and buffers, so any number of threads may call
+    ``apply`` on one network at once, each with its own state. In training
+    mode a layer that updates its buffers in place (BatchNorm running
+    statistics) does so as in a plain forward; serve in ``eval()`` mode.
 
     Args:
         net: a module tree containing fnsnn_nn memory modules.
@@ -113,15 +136,17 @@ def apply(net: nn.Module, x: Any, state: Optional[State], params: Optional[Dict[
         params: optional ``{name: tensor}`` of parameters and buffers, used as
             by ``torch.func.functional_call``.
     """
-    mods = _check_net("apply", net)
+    _check_net("apply", net)
     if state is not None:
-        _check_state("apply", mods, state)
-    with _swapped(mods, state):
-        if params is None:
-            y = net(x, *args, **kwargs)
-        else:
-            y = torch.func.functional_call(net, params, (x, *args), kwargs)
-        new_state = {name: dict(m._memories) for name, m in mods.items()}
+        _check_state("apply", memory_modules(net), state)
+    run = _private_copy(net, own_buffers=False)
+    mods = memory_modules(run)
+    _load(mods, state)
+    if params is None:
+        y = run(x, *args, **kwargs)
+    else:
+        y = torch.func.functional_call(run, params, (x, *args), kwargs)
+    new_state = {name: dict(m._memories) for name, m in mods.items()}
     for name, entry in new_state.items():
         for key, value in entry.items():
             if not isinstance(value, torch.Tensor):

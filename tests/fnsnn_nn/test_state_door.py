@@ -262,3 +262,89 @@ def test_scan_generic_step_function():
     torch.testing.assert_close(final, states[-1])
     with pytest.raises(TypeError, match="step_fn"):
         fnsnn.scan(None, x)
+
+
+# -- apply writes nothing: serving many streams from one network ------------------
+
+def serving_net():
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), neuron.LIFNode(tau=2.0), nn.Linear(8, 6),
+                        neuron.IzhikevichNode(), nn.Linear(6, 3), neuron.ParametricLIFNode())
+    net.eval()
+    return net
+
+
+def test_apply_from_eight_threads_equals_single_thread_and_leaves_memories():
+    import threading
+
+    net = serving_net()
+    streams = [torch.randn(12, 2, 4) * (1.0 + k) for k in range(8)]  # distinct inputs, so distinct states
+    net(streams[0][0])  # the modules hold memories of their own, which apply must not touch
+    own = {name: {k: v.clone() for k, v in m._memories.items()} for name, m in fnsnn_nn.memory_modules(net).items()}
+
+    def serve(x_seq):
+        state = fnsnn_nn.init_state(net, x_seq[0])
+        outs = []
+        with torch.no_grad():
+            for x in x_seq.unbind(0):
+                y, state = fnsnn_nn.apply(net, x, state)
+                outs.append(y)
+        return torch.stack(outs), state
+
+    expected = [serve(x_seq) for x_seq in streams]
+    results, errors = [None] * 8, []
+    barrier = threading.Barrier(8)
+
+    def worker(k):
+        try:
+            barrier.wait(timeout=10)
+            results[k] = serve(streams[k])
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    for (y, st), (y_ref, st_ref) in zip(results, expected):
+        torch.testing.assert_close(y, y_ref, rtol=0, atol=0)
+        for name in st_ref:
+            for key in st_ref[name]:
+                torch.testing.assert_close(st[name][key], st_ref[name][key], rtol=0, atol=0)
+    for name, m in fnsnn_nn.memory_modules(net).items():
+        assert set(m._memories) == set(own[name])
+        for key, value in own[name].items():
+            assert torch.equal(m._memories[key], value), (name, key)
+
+
+def test_apply_writes_no_module_attribute():
+    net = serving_net()
+    net[2].store_v_seq = True
+    x = torch.randn(2, 4)
+    state = fnsnn_nn.init_state(net, x)
+    before = [(dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in net.modules()]
+    params = {k: v.detach().clone() for k, v in net.named_parameters()}
+    fnsnn_nn.apply(net, x, state)
+    fnsnn_nn.apply(net, x, state, params)
+    after = [(dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in net.modules()]
+    for b, a in zip(before, after):
+        for db, da in zip(b, a):
+            assert db.keys() == da.keys() and all(db[k] is da[k] for k in db)
+    assert net[2].v_seq is None and net[2].memories_are_rest()
+
+
+def test_init_state_changes_nothing_in_a_training_network():
+    net = serving_net().train()
+    net[1].running_mean.fill_(0.5)
+    x = torch.randn(5, 4) * 3
+    buffers = {k: v.clone() for k, v in net.named_buffers()}
+    state = fnsnn_nn.init_state(net, x)
+    fnsnn_nn.init_state(net, x)
+    assert set(state) == {"2", "4", "6"} and set(state["4"]) == {"v", "w"}
+    for k, v in net.named_buffers():
+        assert torch.equal(v, buffers[k]), k  # running_mean, running_var, num_batches_tracked
+    assert net.training and all(m.training for m in net.modules())
+    assert all(m.memories_are_rest() for m in fnsnn_nn.memory_modules(net).values())
+    assert all(not m._forward_pre_hooks for m in net.modules())
