@@ -19,6 +19,7 @@ user's model is never modified and each module keeps its training flag.
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from numbers import Real
 from typing import Any, Dict, List, Optional, Sequence
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from fnsnn._checks import check_bool
+from fnsnn._logging import get_logger
 from fnsnn_nn import td
 
 from .factories import HookFactory, NeuronFactory
@@ -41,6 +43,7 @@ _FUNCTIONAL_RELU = (F.relu, F.relu_, torch.relu, torch.relu_)
 _METHOD_RELU = ("relu", "relu_")
 _TD_MODULES = ((nn.Linear, td.TDLinear), (nn.LayerNorm, td.TDLayerNorm), (nn.GELU, td.TDGELU),
                (nn.MultiheadAttention, td.TDMultiheadAttention))
+_log = get_logger("bridge")
 _CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d))
 
 
@@ -185,6 +188,18 @@ def _check_functional_relu(fn: str, gm: fx.GraphModule, rules: Sequence[Activati
                 f"define `self.act = nn.ReLU()` in __init__ and call `self.act(x)` in forward (or pass a rule "
                 f"whose match() accepts this node)."
             )
+
+
+def _progress(dataloader):
+    """``dataloader`` wrapped in a tqdm bar when tqdm is installed and the "fnsnn" logger shows INFO."""
+    if not _log.isEnabledFor(logging.INFO):
+        return dataloader
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return dataloader
+    total = len(dataloader) if hasattr(dataloader, "__len__") else None
+    return tqdm(dataloader, total=total, desc="fnsnn calibration", unit="batch", leave=False)
 
 
 def _calibration_input(batch: Any, index: int) -> torch.Tensor:
@@ -349,6 +364,10 @@ class Converter:
             (``IFNode(v_threshold=1., v_reset=None)``).
         threshold_optimizer: turns hooks into thresholds, default
             ``ThresholdOptimizer('fixed')``.
+
+    Calibration reports to the ``"fnsnn.bridge"`` logger; when that logger shows
+    INFO (``logging.basicConfig(level=logging.INFO)``) and tqdm is installed,
+    a progress bar follows the calibration batches.
     """
 
     def __init__(self, dataloader, device=None, mode: Mode = "Max", momentum: float = 0.1, fuse_flag: bool = True,
@@ -422,11 +441,13 @@ class Converter:
                              f"ReLURule converts nn.ReLU modules, so the network needs at least one.")
         _finish(gm)
         batches = 0
+        _log.info("%s: calibrating %d activation(s) of %s", fn, hooks, type(ann).__name__)
         with torch.no_grad():
-            for batches, batch in enumerate(self.dataloader, start=1):
+            for batches, batch in enumerate(_progress(self.dataloader), start=1):
                 gm(_calibration_input(batch, batches - 1).to(device))
         if batches == 0:
             raise ValueError(f"{fn}: the dataloader yielded no batch; calibration needs at least one.")
+        _log.info("%s: calibrated over %d batch(es)", fn, batches)
         _restore_training(gm, flags)
         _replace_in_place(gm, self.rules, self.neuron_factory, self.threshold_optimizer)
         return _finish(gm.to(device))
