@@ -19,11 +19,11 @@ user's model is never modified and each module keeps its training flag.
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from numbers import Real
 from typing import Any, Dict, List, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.fx as fx
 import torch.nn as nn
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from fnsnn._checks import check_bool
+from fnsnn._logging import get_logger
 from fnsnn_nn import td
 
 from .factories import HookFactory, NeuronFactory
@@ -42,6 +43,7 @@ _FUNCTIONAL_RELU = (F.relu, F.relu_, torch.relu, torch.relu_)
 _METHOD_RELU = ("relu", "relu_")
 _TD_MODULES = ((nn.Linear, td.TDLinear), (nn.LayerNorm, td.TDLayerNorm), (nn.GELU, td.TDGELU),
                (nn.MultiheadAttention, td.TDMultiheadAttention))
+_log = get_logger("bridge")
 _CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d))
 
 
@@ -193,12 +195,24 @@ def _check_functional_relu(fn: str, gm: fx.GraphModule, rules: Sequence[Activati
             )
 
 
+def _progress(dataloader):
+    """``dataloader`` wrapped in a tqdm bar when tqdm is installed and the "fnsnn" logger shows INFO."""
+    if not _log.isEnabledFor(logging.INFO):
+        return dataloader
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return dataloader
+    total = len(dataloader) if hasattr(dataloader, "__len__") else None
+    return tqdm(dataloader, total=total, desc="fnsnn calibration", unit="batch", leave=False)
+
+
 def _as_input(value: Any, dtype: Optional[torch.dtype]) -> Optional[torch.Tensor]:
     """``value`` as a tensor when it is a tensor or a numpy array, else ``None``; a floating numpy array
     takes ``dtype`` (the model's floating dtype; numpy defaults to float64)."""
     if isinstance(value, torch.Tensor):
         return value
-    if isinstance(value, np.ndarray):
+    if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray":  # numpy is optional
         x = torch.as_tensor(value)
         return x.to(dtype) if dtype is not None and x.is_floating_point() else x
     return None
@@ -390,6 +404,10 @@ class Converter:
             (``IFNode(v_threshold=1., v_reset=None)``).
         threshold_optimizer: turns hooks into thresholds, default
             ``ThresholdOptimizer('fixed')``.
+
+    Calibration reports to the ``"fnsnn.bridge"`` logger; when that logger shows
+    INFO (``logging.basicConfig(level=logging.INFO)``) and tqdm is installed,
+    a progress bar follows the calibration batches.
     """
 
     def __init__(self, dataloader, device=None, mode: Mode = "Max", momentum: float = 0.1, fuse_flag: bool = True,
@@ -465,11 +483,13 @@ class Converter:
                              f"ReLURule converts nn.ReLU modules, so the network needs at least one.")
         _finish(gm)
         batches = 0
+        _log.info("%s: calibrating %d activation(s) of %s", fn, hooks, type(ann).__name__)
         with torch.no_grad():
-            for batches, batch in enumerate(self.dataloader, start=1):
+            for batches, batch in enumerate(_progress(self.dataloader), start=1):
                 gm(_calibration_input(batch, batches - 1, dtype).to(device))
         if batches == 0:
             raise ValueError(f"{fn}: the dataloader yielded no batch; calibration needs at least one.")
+        _log.info("%s: calibrated over %d batch(es)", fn, batches)
         _restore_training(gm, flags)
         _replace_in_place(gm, self.rules, self.neuron_factory, self.threshold_optimizer)
         return _finish(gm.to(device))

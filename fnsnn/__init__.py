@@ -3,9 +3,11 @@
 Every neuron is a pair ``<name>_step(x, state, **config) -> (y, new_state)``
 and ``<name>_multi_step(x_seq, state, **config) -> (y_seq, final_state)`` over
 time-major ``[T, N, *]`` inputs. States are NamedTuples of tensors, so
-``optree`` and ``torch.func`` handle them directly.
+``optree`` and ``torch.func`` handle them directly. Library notices go to the
+standard logger ``logging.getLogger("fnsnn")``.
 """
 
+from . import _logging  # noqa: F401  (installs a NullHandler on the "fnsnn" logger)
 from . import surrogate
 from . import synapses
 from .neurons import *  # noqa: F401,F403

@@ -243,3 +243,31 @@ def delay(x_seq: torch.Tensor, delay_steps: int) -> torch.Tensor:
     d = check_delay_steps("delay", delay_steps)
     _tensor_arg("delay", "x_seq", x_seq, 1)
     return delay_multi_step(x_seq, None, delay_steps=d)[0]
+
+
+def convert_sync_batchnorm(net: nn.Module, process_group=None) -> nn.Module:
+    """Replace the BatchNorm layers of ``net`` by SyncBatchNorm, keeping each layer's step mode.
+
+    ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` turns the step-mode
+    ``layer.BatchNorm1d/2d/3d`` into plain ``nn.SyncBatchNorm``, which loses
+    ``step_mode`` and rejects ``[T, N, C, *]`` inputs. This helper builds
+    :class:`fnsnn_nn.layer.SyncBatchNorm` with the same step mode instead;
+    plain torch BatchNorm layers become ``nn.SyncBatchNorm`` as in torch.
+    Parameters and running statistics are shared with the old layers, not
+    copied; as in torch, submodules of ``net`` are replaced in place and the
+    converted root is returned. ThresholdDependentBatchNorm layers (whose
+    normalisation depends on the neurons' threshold) are left as they are.
+
+    Args:
+        net: the network (or a single BatchNorm layer).
+        process_group: the group to synchronise over; ``None`` is the default group.
+
+    Returns:
+        ``net`` with its BatchNorm layers replaced (a new module when ``net`` itself is one).
+    """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"convert_sync_batchnorm: `net` must be an nn.Module, got {type(net).__name__}.")
+    from . import layer
+    from ._norm_sync import convert
+
+    return convert(net, process_group, layer)

@@ -5,7 +5,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 py="${PYTHON:-python3.11}"
 command -v "$py" >/dev/null 2>&1 || py=python3
+say() { echo "[fnsnn env] $*" >&2; }
+# -qq keeps pip to errors only; the steps below say what is happening.
+pipq() { python -m pip install -qq --disable-pip-version-check "$@"; }
 if [ ! -x .venv/bin/python ]; then
+    say "creating the virtual environment .venv with $("$py" --version 2>&1)"
     "$py" -m venv .venv
 fi
 # shellcheck disable=SC1091
@@ -13,12 +17,18 @@ source .venv/bin/activate
 stamp=".venv/.fnsnn-installed"
 want="$(cat pyproject.toml scripts/_env.sh | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    python -m pip install --quiet --upgrade pip
+    say "installing into .venv (first run or changed requirements; a few minutes)"
+    say "upgrading pip"
+    pipq --upgrade pip
     # Pin torch first so the resolver keeps the CPU wheel instead of pulling a CUDA build.
-    python -m pip install --quiet "torch==2.13.0"
-    python -m pip install --quiet -e ".[dev,demo,parity]"
+    say "installing torch==2.13.0"
+    pipq "torch==2.13.0"
+    say "installing the project (editable) with the dev, demo, parity, cuda, export and nir extras"
+    pipq -e ".[dev,demo,parity,cuda,export,nir]"
     # Reference implementations, without their heavy optional dependencies.
-    python -m pip install --quiet --no-deps "spikingjelly==2.0.0" "snntorch==1.0.0"
+    say "installing the reference implementations spikingjelly==2.0.0 and snntorch==1.0.0 (no dependencies)"
+    pipq --no-deps "spikingjelly==2.0.0" "snntorch==1.0.0"
     echo "$want" > "$stamp"
+    say "environment ready"
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"

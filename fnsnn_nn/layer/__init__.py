@@ -47,6 +47,7 @@ from ._wrappers import (
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
+    SyncBatchNorm,
     Upsample,
     WSConv2d,
     WSLinear,

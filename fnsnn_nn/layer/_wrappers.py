@@ -223,6 +223,21 @@ class BatchNorm3d(_StepRepr, _Forward, nn.BatchNorm3d, StepModule):
         self.step_mode = step_mode
 
 
+class SyncBatchNorm(_StepRepr, _Forward, nn.SyncBatchNorm, StepModule):
+    """``torch.nn.SyncBatchNorm`` with a step mode; ``'m'`` normalises over ``T*N`` samples of every rank.
+
+    Built by :func:`fnsnn_nn.functional.convert_sync_batchnorm` from the
+    step-mode BatchNorm layers; input ``[N, C, *]`` or ``[T, N, C, *]``.
+    """
+
+    _ranks = (at_least(2), at_least(3), "[N, C, *]")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 process_group=None, step_mode="s"):
+        nn.SyncBatchNorm.__init__(self, num_features, eps, momentum, affine, track_running_stats, process_group)
+        self.step_mode = step_mode
+
+
 class GroupNorm(_StepRepr, _Forward, nn.GroupNorm, StepModule):
     """``torch.nn.GroupNorm`` with a step mode: ``[N, C, *]`` per step."""
 
