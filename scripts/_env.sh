@@ -23,8 +23,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # Pin torch first so the resolver keeps the CPU wheel instead of pulling a CUDA build.
     say "installing torch==2.13.0"
     pipq "torch==2.13.0"
-    say "installing the project (editable) with the dev, demo, parity, cuda, export and nir extras"
-    pipq -e ".[dev,demo,parity,cuda,export,nir]"
+    say "installing the project (editable) with the dev, demo, parity and cuda extras"
+    pipq -e ".[dev,demo,parity,cuda]"
     # Reference implementations, without their heavy optional dependencies.
     say "installing the reference implementations spikingjelly==2.0.0 and snntorch==1.0.0 (no dependencies)"
     pipq --no-deps "spikingjelly==2.0.0" "snntorch==1.0.0"
