@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -52,10 +53,8 @@ def _write_meta(meta: str, url: str, etag: Optional[str], modified: Optional[str
 
 def _discard(*paths: str) -> None:
     for path in paths:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-        except FileNotFoundError:
-            pass
 
 
 # -- one HTTP attempt --------------------------------------------------------------------------------------------
