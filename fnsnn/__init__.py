@@ -12,6 +12,7 @@ from . import surrogate
 from . import synapses
 from .neurons import *  # noqa: F401,F403
 from .scan import scan
+from .neurons._engine import last_backend
 from . import td  # noqa: E402
 from . import attention  # noqa: E402
 

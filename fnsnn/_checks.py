@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import optree
 import torch
 
-BACKENDS = ("auto", "torch", "triton")
+BACKENDS = ("auto", "torch", "eager", "cpu", "triton")
 
 
 def _describe(value: Any) -> str:

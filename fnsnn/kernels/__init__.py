@@ -1,31 +1,7 @@
-"""Triton kernels that scan neurons over time (forward and backward), one launch per direction.
+"""Code generators for the neuron engine: elementwise programs, the C scan, the Triton scan.
 
-Importing this package needs Triton. The neuron families reach these kernels
-through their ``backend`` argument; on CPU tensors they run only under
-``TRITON_INTERPRET=1`` (set before the import).
+:mod:`fnsnn.kernels.ir` traces a step into an elementwise program;
+:mod:`fnsnn.kernels.cpu` prints it as C for the CPU; :mod:`fnsnn.kernels.triton_scan`
+prints it as Triton kernels for CUDA (importing that module needs Triton). Nothing
+here knows a neuron family: :mod:`fnsnn.neurons._engine` hands them programs.
 """
-
-from ._surrogate import surrogate_code, surrogate_unsupported
-from .charge import (
-    charge_scan_bwd,
-    charge_scan_fwd,
-    clif_scan,
-    clif_unsupported,
-    cuba_lif_scan,
-    cuba_lif_unsupported,
-    eif_scan,
-    eif_unsupported,
-    izhikevich_scan,
-    izhikevich_unsupported,
-    klif_scan,
-    klif_unsupported,
-    qif_scan,
-    qif_unsupported,
-)
-from .leaky import if_scan, leaky_scan_bwd, leaky_scan_fwd, lif_scan, plif_scan, unsupported
-
-__all__ = ["surrogate_code", "surrogate_unsupported", "if_scan", "lif_scan", "plif_scan",
-           "leaky_scan_fwd", "leaky_scan_bwd", "unsupported", "qif_scan", "eif_scan", "klif_scan",
-           "cuba_lif_scan", "qif_unsupported", "eif_unsupported", "klif_unsupported", "cuba_lif_unsupported",
-           "izhikevich_scan", "clif_scan", "izhikevich_unsupported", "clif_unsupported",
-           "charge_scan_fwd", "charge_scan_bwd"]

@@ -1,6 +1,7 @@
 """Spiking neuron families as pure step and scan functions."""
 
 from ._base import NeuronFamily, fire, fire_and_reset, reset
+from .declared import Neuron
 from .integrate_fire import IF, IFState, if_init_state, if_multi_step, if_step
 from .lif import (
     LIF,

@@ -8,8 +8,7 @@ a new neuron is its charge equation and state type, not a copy of the loop.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 import torch
@@ -24,6 +23,7 @@ from .._checks import (
     check_tensor,
 )
 from ..scan import _scan
+from . import _engine
 
 
 def default_surrogate():
@@ -72,18 +72,20 @@ def check_firing(fn: str, v_threshold, v_reset, detach_reset, surrogate_function
 
 @dataclass(frozen=True)
 class NeuronFamily:
-    """One neuron family.
+    """One neuron family, declared once; every backend is generated from this declaration.
 
     Attributes:
         name: short name used in messages, e.g. ``"lif"``.
         state_type: the NamedTuple of state tensors.
         rest: ``rest(x_like, cfg) -> state``, the rest state for one time step's input.
-        update: ``update(x, state, cfg) -> (y, new_state)``, unchecked.
+        update: ``update(x, state, cfg) -> (y, new_state)``, unchecked: the family's dynamics
+            (charge, fire, reset) in torch operations. The reference loop runs it as it is; the
+            graph-free scan runs it without a graph; where it is elementwise, it is traced into the
+            C and Triton scans (:mod:`fnsnn.neurons._engine`). Numbers in ``cfg`` (floats, tensors)
+            are read at run time; everything else in ``cfg`` is a static choice.
         trace: the state field returned as ``v_seq``.
-        state_shapes: ``state_shapes(x_like, cfg) -> {field: shape}`` for fields not shaped like the input.
-        kernels: backend name -> ``kernel(x_seq, state, cfg, return_v_seq)``, same result as the loop;
-            ``"triton"`` (one launch per direction) and ``"fast"`` (graph-free torch scan that
-            ``backend="auto"`` uses off CUDA). A :class:`ScanKernel` also says which configurations it runs.
+        state_shapes: ``state_shapes(x_like, cfg) -> {field: shape}`` for fields not shaped like the input
+            (such a family runs the reference and the graph-free scan only).
     """
 
     name: str
@@ -92,37 +94,21 @@ class NeuronFamily:
     update: Callable
     trace: str = "v"
     state_shapes: Optional[Callable] = None
-    kernels: Dict[str, Callable] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ScanKernel:
-    """A backend's scan with the check of what it supports.
-
-    Attributes:
-        run: ``run(x_seq, state, cfg, return_v_seq)``, returning as the reference loop.
-        unsupported: ``unsupported(x_seq, cfg) -> None`` when ``run`` handles this call, else the reason.
-    """
-
-    run: Callable
-    unsupported: Callable
-
-    def __call__(self, x_seq, state, cfg, return_v_seq):
-        return self.run(x_seq, state, cfg, return_v_seq)
-
-
-def _unsupported(family: NeuronFamily, backend: str, x_seq: torch.Tensor, cfg: Dict[str, Any]) -> Optional[str]:
-    kernel = family.kernels.get(backend)
-    if kernel is None:
-        return f"no {backend} kernel for the {family.name} neuron"
-    return kernel.unsupported(x_seq, cfg) if isinstance(kernel, ScanKernel) else None
+def _usable(t):
+    """A state tensor made under ``inference_mode`` is copied once so that autograd may save it."""
+    if isinstance(t, torch.Tensor) and t.is_inference() and not torch.is_inference_mode_enabled():
+        return t.clone()
+    return t
 
 
 def prepare_state(fn: str, family: NeuronFamily, like: torch.Tensor, state: Any, cfg: Dict[str, Any]):
     if state is None:
         return family.rest(like, cfg)
     shapes = family.state_shapes(like, cfg) if family.state_shapes is not None else None
-    return check_state(fn, state, family.state_type, like, shapes=shapes)
+    state = check_state(fn, state, family.state_type, like, shapes=shapes)
+    return family.state_type(*(_usable(t) for t in state))
 
 
 def run_step(fn: str, family: NeuronFamily, x: torch.Tensor, state: Any, cfg: Dict[str, Any]):
@@ -133,50 +119,28 @@ def run_step(fn: str, family: NeuronFamily, x: torch.Tensor, state: Any, cfg: Di
 
 def triton_available() -> Optional[str]:
     """``None`` if Triton can run here, else the reason it cannot."""
-    try:
-        import triton  # noqa: F401
-    except ImportError as exc:  # the library works without Triton; only this backend needs it
-        return f"triton is not installed ({exc})"
-    return None
+    return _engine.triton_reason()
 
 
 def resolve_backend(fn: str, family: NeuronFamily, backend: str, x_seq: torch.Tensor,
                     cfg: Optional[Dict[str, Any]] = None) -> str:
+    """The backend a multi-step call with ``backend`` runs (see :mod:`fnsnn.neurons._engine`)."""
     check_backend(fn, backend)
-    cfg = {} if cfg is None else cfg
-    if backend == "auto":
-        if x_seq.is_cuda and triton_available() is None and _unsupported(family, "triton", x_seq, cfg) is None:
-            return "triton"
-        if _unsupported(family, "fast", x_seq, cfg) is None:
-            return "fast"
-        return "torch"
-    if backend == "triton":
-        if "triton" not in family.kernels:
-            raise ValueError(f"{fn}: backend='triton' has no kernel for the {family.name} neuron; "
-                             f"use backend='torch' or 'auto'.")
-        reason = triton_available()
-        if reason is not None:
-            raise ValueError(f"{fn}: backend='triton' is unavailable: {reason}.")
-        if not x_seq.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
-            raise ValueError(
-                f"{fn}: backend='triton' needs CUDA tensors (got {x_seq.device}); on the CPU the kernels "
-                f"run only under TRITON_INTERPRET=1 (set before importing fnsnn). Use backend='torch'."
-            )
-        reason = _unsupported(family, "triton", x_seq, cfg)
-        if reason is not None:
-            raise ValueError(f"{fn}: backend='triton' cannot run this configuration: {reason}. "
-                             f"Use backend='torch' (or 'auto', which picks what can run).")
-    return backend
+    plan, values = _engine.make_plan(family, {} if cfg is None else cfg, x_seq.dtype)
+    like = x_seq.select(0, 0)
+    state = family.rest(like, cfg) if cfg is not None else ()
+    return _engine.choose(fn, backend, plan, values, x_seq, list(state))
 
 
 def run_multi_step(fn: str, family: NeuronFamily, x_seq: torch.Tensor, state: Any, cfg: Dict[str, Any],
                    return_v_seq: bool, backend: str):
     check_seq(fn, "x_seq", x_seq)
     check_bool(fn, "return_v_seq", return_v_seq)
+    check_backend(fn, backend)
     state = prepare_state(fn, family, x_seq.select(0, 0), state, cfg)
-    chosen = resolve_backend(fn, family, backend, x_seq, cfg)
-    if chosen != "torch":
-        return family.kernels[chosen](x_seq, state, cfg, return_v_seq)
+    out = _engine.scan(fn, family, x_seq, state, cfg, return_v_seq, backend)
+    if out is not None:
+        return out
     if not return_v_seq:
         return _scan(family.update, x_seq, state, cfg=cfg)
     y_seq, state, states = _scan(family.update, x_seq, state, collect_states=True, cfg=cfg)

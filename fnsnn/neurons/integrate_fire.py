@@ -6,7 +6,6 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from ._fastpath import IF_KERNELS
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -27,7 +26,7 @@ def _update(x, state, cfg):
     return spike, IFState(v)
 
 
-IF = NeuronFamily("if", IFState, _rest, _update, kernels=IF_KERNELS)
+IF = NeuronFamily("if", IFState, _rest, _update)
 
 
 def if_init_state(x: torch.Tensor, *, v_reset: Optional[Number] = 0.0) -> IFState:

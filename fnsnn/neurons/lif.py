@@ -13,7 +13,6 @@ from typing import Callable, NamedTuple, Optional, Union
 import torch
 
 from .._checks import check_bool, check_greater, check_number
-from ._fastpath import LIF_KERNELS, PLIF_KERNELS
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -63,10 +62,8 @@ def _plif_update(x, state, cfg):
     return spike, PLIFState(v)
 
 
-LIF = NeuronFamily("lif", LIFState, lambda like, cfg: LIFState(_rest(like, cfg)), _lif_update,
-                   kernels=LIF_KERNELS)
-PLIF = NeuronFamily("plif", PLIFState, lambda like, cfg: PLIFState(_rest(like, cfg)), _plif_update,
-                    kernels=PLIF_KERNELS)
+LIF = NeuronFamily("lif", LIFState, lambda like, cfg: LIFState(_rest(like, cfg)), _lif_update)
+PLIF = NeuronFamily("plif", PLIFState, lambda like, cfg: PLIFState(_rest(like, cfg)), _plif_update)
 
 
 def _lif_config(fn, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function):

@@ -39,9 +39,7 @@ from ._base import (
     run_multi_step,
     run_step,
 )
-from ._fastpath_charge import CLIF_FAST, CUBA_LIF_FAST, KLIF_FAST
 from .lif import _lif_charge
-from .nonlinear_if import triton_kernel
 
 Number = Union[float, torch.Tensor]
 
@@ -130,15 +128,12 @@ def _gated_update(x, state, cfg):
     return spike, GatedLIFState(h, spike)
 
 
-KLIF = NeuronFamily("klif", KLIFState, lambda like, cfg: KLIFState(_rest_v(like, cfg)), _klif_update,
-                   kernels={"triton": triton_kernel("klif"), "fast": KLIF_FAST})
+KLIF = NeuronFamily("klif", KLIFState, lambda like, cfg: KLIFState(_rest_v(like, cfg)), _klif_update)
 LIAF = NeuronFamily("liaf", LIAFState, lambda like, cfg: LIAFState(_rest_v(like, cfg)), _liaf_update)
 CUBALIF = NeuronFamily("cuba_lif", CUBALIFState,
-                       lambda like, cfg: CUBALIFState(_rest_v(like, cfg), torch.zeros_like(like)), _cuba_update,
-                       kernels={"triton": triton_kernel("cuba_lif"), "fast": CUBA_LIF_FAST})
+                       lambda like, cfg: CUBALIFState(_rest_v(like, cfg), torch.zeros_like(like)), _cuba_update)
 CLIF = NeuronFamily("clif", CLIFState,
-                    lambda like, cfg: CLIFState(torch.zeros_like(like), torch.zeros_like(like)), _clif_update,
-                    kernels={"triton": triton_kernel("clif"), "fast": CLIF_FAST})
+                    lambda like, cfg: CLIFState(torch.zeros_like(like), torch.zeros_like(like)), _clif_update)
 GATEDLIF = NeuronFamily("gated_lif", GatedLIFState,
                         lambda like, cfg: GatedLIFState(torch.zeros_like(like), torch.zeros_like(like)),
                         _gated_update)

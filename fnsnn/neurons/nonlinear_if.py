@@ -16,8 +16,7 @@ from typing import Callable, NamedTuple, Optional, Union
 import torch
 
 from .._checks import check_greater, check_number
-from ._base import NeuronFamily, ScanKernel, check_firing, fire_and_reset, full_like, run_multi_step, run_step
-from ._fastpath_charge import EIF_FAST, IZHIKEVICH_FAST, QIF_FAST
+from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
 
@@ -66,31 +65,12 @@ def _izhikevich_update(x, state, cfg):
     return spike, IzhikevichState(v, w)
 
 
-def triton_kernel(name):
-    """The Triton scan ``fnsnn.kernels.<name>_scan``, imported on first use (Triton is optional)."""
-
-    def run(x_seq, state, cfg, return_v_seq):
-        from .. import kernels
-
-        return getattr(kernels, f"{name}_scan")(x_seq, state, cfg, return_v_seq)
-
-    def unsupported(x_seq, cfg):
-        from .. import kernels
-
-        return getattr(kernels, f"{name}_unsupported")(x_seq, cfg)
-
-    return ScanKernel(run, unsupported)
-
-
-QIF = NeuronFamily("qif", QIFState, lambda like, cfg: QIFState(_rest_v(like, cfg)), _qif_update,
-                  kernels={"triton": triton_kernel("qif"), "fast": QIF_FAST})
-EIF = NeuronFamily("eif", EIFState, lambda like, cfg: EIFState(_rest_v(like, cfg)), _eif_update,
-                  kernels={"triton": triton_kernel("eif"), "fast": EIF_FAST})
+QIF = NeuronFamily("qif", QIFState, lambda like, cfg: QIFState(_rest_v(like, cfg)), _qif_update)
+EIF = NeuronFamily("eif", EIFState, lambda like, cfg: EIFState(_rest_v(like, cfg)), _eif_update)
 IZHIKEVICH = NeuronFamily(
     "izhikevich", IzhikevichState,
     lambda like, cfg: IzhikevichState(_rest_v(like, cfg), full_like(like, cfg["w_rest"])),
     _izhikevich_update,
-    kernels={"triton": triton_kernel("izhikevich"), "fast": IZHIKEVICH_FAST},
 )
 
 

@@ -163,7 +163,7 @@ class SpikingSelfAttention(_SpikingBlock):
 
     lif_names = ("qkv_lif", "attn_lif", "proj_lif")
 
-    def __init__(self, dim: int, num_heads: int = 8, backend: str = "torch"):
+    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto"):
         check_heads("SpikingSelfAttention", dim, num_heads)
         super().__init__()
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
@@ -198,7 +198,7 @@ class QKAttention(_SpikingBlock):
 
     lif_names = ("qk_lif", "attn_lif", "proj_lif")
 
-    def __init__(self, dim: int, num_heads: int = 8, qka_type: str = "token", backend: str = "torch"):
+    def __init__(self, dim: int, num_heads: int = 8, qka_type: str = "token", backend: str = "auto"):
         check_heads(type(self).__name__, dim, num_heads)
         if qka_type not in core.QKA_TYPES:
             raise ValueError(f"{type(self).__name__}: `qka_type` must be 'token' or 'channel', got {qka_type!r}.")
@@ -231,12 +231,12 @@ class QKAttention(_SpikingBlock):
 class TokenQKAttention(QKAttention):
     """``QKAttention(..., qka_type='token')``."""
 
-    def __init__(self, dim: int, num_heads: int = 8, backend: str = "torch"):
+    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto"):
         super().__init__(dim, num_heads, qka_type="token", backend=backend)
 
 
 class ChannelQKAttention(QKAttention):
     """``QKAttention(..., qka_type='channel')``."""
 
-    def __init__(self, dim: int, num_heads: int = 8, backend: str = "torch"):
+    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto"):
         super().__init__(dim, num_heads, qka_type="channel", backend=backend)

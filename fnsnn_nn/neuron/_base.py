@@ -11,11 +11,12 @@ from typing import Any, Callable, Dict, Optional
 
 import torch
 
+import fnsnn
 from fnsnn.neurons._base import NeuronFamily, check_firing
 
 from ..base import MemoryModule
 
-SHELL_BACKENDS = ("torch", "triton", "auto")
+SHELL_BACKENDS = ("auto", "torch", "eager", "cpu", "triton")
 
 
 def default_surrogate():
@@ -38,7 +39,9 @@ class BaseNode(MemoryModule):
             (default ``fnsnn_nn.surrogate.Sigmoid()``).
         detach_reset: stop gradients through the reset.
         step_mode: ``'s'`` (input ``[N, *]``) or ``'m'`` (input ``[T, N, *]``).
-        backend: ``'torch'``, ``'triton'`` or ``'auto'`` (multi-step only).
+        backend: ``'auto'`` (default: the fastest backend whose results equal the reference; see
+            :mod:`fnsnn.neurons._engine`), ``'torch'`` (the reference loop), ``'eager'``, ``'cpu'`` or
+            ``'triton'``. Multi-step calls only; after one, ``last_backend`` names the backend that ran.
         store_v_seq: keep the membrane trace ``v_seq`` of the last call(s).
     """
 
@@ -48,7 +51,7 @@ class BaseNode(MemoryModule):
 
     def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "torch", store_v_seq: bool = False):
+                 step_mode: str = "s", backend: str = "auto", store_v_seq: bool = False):
         super().__init__()
         name = type(self).__name__
         if surrogate_function is None:
@@ -60,6 +63,7 @@ class BaseNode(MemoryModule):
         self.surrogate_function = surrogate_function
         self.step_mode = step_mode
         self.backend = backend
+        self.last_backend = None
         self.store_v_seq = store_v_seq
         for field, value in self.memory_reset_values().items():
             self.register_memory(field, value)
@@ -137,6 +141,7 @@ class BaseNode(MemoryModule):
         state = self._core_state(x_seq[0], self.core_config())
         out = self.multi_step_function(x_seq, state, **self.core_config(), return_v_seq=self.store_v_seq,
                                        backend=self.backend)
+        self.last_backend = fnsnn.last_backend()
         if self.store_v_seq:
             spike_seq, state, self.v_seq = out
         else:

@@ -34,7 +34,7 @@ class AdaptBaseNode(BaseNode):
     def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, v_rest: float = 0.0,
                  w_rest: float = 0.0, tau_w: float = 2.0, a: float = 0.0, b: float = 0.0,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False, step_mode: str = "s",
-                 store_v_seq: bool = False, backend: str = "torch"):
+                 store_v_seq: bool = False, backend: str = "auto"):
         check_adaptation(type(self).__name__, v_rest, w_rest, tau_w, a, b)
         self._w_rest_init = w_rest
         super().__init__(v_threshold=v_threshold, v_reset=v_reset, surrogate_function=surrogate_function,

@@ -28,7 +28,7 @@ class HalfThresholdIFNode(BaseNode):
 
     def __init__(self, v_threshold: float = 1.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         if isinstance(v_threshold, torch.Tensor):
             if v_threshold.numel() != 1 or not v_threshold.is_floating_point():
                 raise ValueError(f"HalfThresholdIFNode: a tensor `v_threshold` must be a one-element floating "

@@ -58,7 +58,7 @@ class ILIFNode(LIFNode):
 
     def __init__(self, tau: float = 4.0 / 3.0, v_threshold: float = 1.0,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False, step_mode: str = "s",
-                 store_v_seq: bool = False, backend: str = "torch"):
+                 store_v_seq: bool = False, backend: str = "auto"):
         if surrogate_function is None:
             surrogate_function = MultiLevelSpikeCount(4)
         if not _is_spiking_count(surrogate_function):

@@ -19,5 +19,5 @@ class IFNode(BaseNode):
 
     def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False,
-                 step_mode: str = "s", backend: str = "torch", store_v_seq: bool = False):
+                 step_mode: str = "s", backend: str = "auto", store_v_seq: bool = False):
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)

@@ -29,7 +29,7 @@ class LIFNode(BaseNode):
 
     def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "torch",
+                 detach_reset: bool = False, step_mode: str = "s", backend: str = "auto",
                  store_v_seq: bool = False):
         check_number("LIFNode", "tau", tau, allow_tensor=False)
         check_greater("LIFNode", "tau", tau, 1.0)
@@ -60,7 +60,7 @@ class ParametricLIFNode(BaseNode):
 
     def __init__(self, init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
-                 detach_reset: bool = False, step_mode: str = "s", backend: str = "torch",
+                 detach_reset: bool = False, step_mode: str = "s", backend: str = "auto",
                  store_v_seq: bool = False):
         check_bool("ParametricLIFNode", "decay_input", decay_input)
         w = plif_w_from_tau(init_tau)

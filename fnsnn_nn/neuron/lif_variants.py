@@ -52,7 +52,7 @@ class KLIFNode(BaseNode):
     def __init__(self, scale_reset: bool = False, tau: float = 2.0, decay_input: bool = True,
                  v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False, step_mode: str = "s",
-                 store_v_seq: bool = False, backend: str = "torch"):
+                 store_v_seq: bool = False, backend: str = "auto"):
         surrogate_function = default_surrogate() if surrogate_function is None else surrogate_function
         _klif_config("KLIFNode", 1.0, scale_reset, tau, decay_input, v_threshold, v_reset, detach_reset,
                      surrogate_function)
@@ -118,7 +118,7 @@ class CUBALIFNode(BaseNode):
     def __init__(self, c_decay: float = 0.5, v_decay: float = 0.75, v_threshold: float = 0.5,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None, *,
                  detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         surrogate_function = _rect() if surrogate_function is None else surrogate_function
         _cuba_config("CUBALIFNode", c_decay, v_decay, v_threshold, v_reset, detach_reset, surrogate_function)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
@@ -152,7 +152,7 @@ class ComplementaryLIFNode(BaseNode):
     multi_step_function = staticmethod(fnsnn.clif_multi_step)
 
     def __init__(self, tau: float = 2.0, v_threshold: float = 1.0, surrogate_function: Optional[Callable] = None,
-                 step_mode: str = "s", store_state_seqs: bool = False, *, backend: str = "torch"):
+                 step_mode: str = "s", store_state_seqs: bool = False, *, backend: str = "auto"):
         surrogate_function = _rect(1.0) if surrogate_function is None else surrogate_function
         _clif_config("ComplementaryLIFNode", tau, v_threshold, surrogate_function)
         super().__init__(v_threshold, None, surrogate_function, False, step_mode, backend, False)

@@ -28,7 +28,7 @@ class QIFNode(BaseNode):
     def __init__(self, tau: float = 2.0, v_c: float = 0.8, a0: float = 1.0, v_threshold: float = 1.0,
                  v_rest: float = 0.0, v_reset: Optional[float] = -0.1,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False, step_mode: str = "s",
-                 store_v_seq: bool = False, backend: str = "torch"):
+                 store_v_seq: bool = False, backend: str = "auto"):
         surrogate_function = default_surrogate() if surrogate_function is None else surrogate_function
         _qif_config("QIFNode", tau, v_c, a0, v_rest, v_threshold, v_reset, detach_reset, surrogate_function)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
@@ -62,7 +62,7 @@ class EIFNode(BaseNode):
     def __init__(self, tau: float = 2.0, delta_T: float = 1.0, theta_rh: float = 0.8, v_threshold: float = 1.0,
                  v_rest: float = 0.0, v_reset: Optional[float] = -0.1,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False, step_mode: str = "s",
-                 store_v_seq: bool = False, backend: str = "torch"):
+                 store_v_seq: bool = False, backend: str = "auto"):
         surrogate_function = default_surrogate() if surrogate_function is None else surrogate_function
         _eif_config("EIFNode", tau, delta_T, theta_rh, v_rest, v_threshold, v_reset, detach_reset,
                     surrogate_function)
@@ -100,7 +100,7 @@ class IzhikevichNode(BaseNode):
                  v_reset: Optional[float] = 0.0, v_rest: float = -0.1, w_rest: float = 0.0, tau_w: float = 2.0,
                  a: float = 0.0, b: float = 0.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         surrogate_function = default_surrogate() if surrogate_function is None else surrogate_function
         _izhikevich_config("IzhikevichNode", tau, v_c, a0, v_rest, w_rest, tau_w, a, b, v_threshold, v_reset,
                            detach_reset, surrogate_function)

@@ -49,7 +49,7 @@ class OTTTLIFNode(_OnlineLIFNode):
     def __init__(self, tau: float = 2.0, decay_input: bool = False, v_threshold: float = 1.0,
                  v_reset: Optional[float] = None, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = True, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         super().__init__(tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset, step_mode,
                          store_v_seq, backend)
 
@@ -83,6 +83,6 @@ class SLTTLIFNode(_OnlineLIFNode):
     def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = True, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         super().__init__(tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset, step_mode,
                          store_v_seq, backend)

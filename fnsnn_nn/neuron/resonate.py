@@ -27,7 +27,7 @@ class RAFNode(BaseNode):
     def __init__(self, b: float = -0.2, omega: float = 1.0, dt: float = 1.0, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         _raf_config("RAFNode", b, omega, dt, v_threshold, v_reset, detach_reset, surrogate_function)
         super().__init__(v_threshold=v_threshold, v_reset=v_reset, surrogate_function=surrogate_function,
                          detach_reset=detach_reset, step_mode=step_mode, backend=backend, store_v_seq=store_v_seq)

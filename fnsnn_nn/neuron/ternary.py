@@ -23,7 +23,7 @@ class TernaryIFNode(BaseNode):
 
     def __init__(self, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                  surrogate_function: Optional[Callable] = None, detach_reset: bool = False, step_mode: str = "s",
-                 store_v_seq: bool = False, backend: str = "torch"):
+                 store_v_seq: bool = False, backend: str = "auto"):
         _ternary_config("TernaryIFNode", v_threshold, v_reset, detach_reset, surrogate_function)
         super().__init__(v_threshold=v_threshold, v_reset=v_reset, surrogate_function=surrogate_function,
                          detach_reset=detach_reset, step_mode=step_mode, backend=backend, store_v_seq=store_v_seq)
@@ -45,7 +45,7 @@ class TernaryLIFNode(BaseNode):
     def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
-                 backend: str = "torch"):
+                 backend: str = "auto"):
         _ternary_lif_config("TernaryLIFNode", tau, decay_input, v_threshold, v_reset, detach_reset,
                             surrogate_function)
         super().__init__(v_threshold=v_threshold, v_reset=v_reset, surrogate_function=surrogate_function,

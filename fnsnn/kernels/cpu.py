@@ -1,0 +1,400 @@
+"""The CPU scan: a traced :class:`~fnsnn.kernels.ir.Program` printed as C, compiled, called through ctypes.
+
+For a chunk of elements at a time the forward walks all ``T`` steps with the
+state in a small array that stays in cache, reads ``x[t]`` and writes ``y[t]``
+(and optionally the trace ``v[t]``), and keeps the state before steps
+``K, 2K, ...`` (one ``[M]`` tensor per block and field). The backward walks the
+blocks in reverse: it recomputes a block's states from its checkpoint, then runs
+the vector-Jacobian product step by step backwards, writing ``gx[t]`` and
+adding each step's share of every parameter's gradient into a per-element
+accumulator. Each direction therefore reads and writes every ``[T, M]`` array
+once, which is the memory-bandwidth floor of the scan.
+
+The code is plain C99 with IEEE arithmetic (``-ffp-contract=off``, no
+fast-math), so exactly rounded operations give torch's bits; ``exp`` has its own
+vectorisable implementation (about 1 ulp). Compiled libraries are cached on
+disk, keyed by the source, the compiler and the processor, so a second process
+loads them without compiling. ``FNSNN_CC`` (else ``CC``, else ``cc``) names the
+compiler; ``FNSNN_CACHE_DIR`` the cache (default ``~/.cache/fnsnn``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import math
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from .ir import Body, Program
+
+log = logging.getLogger("fnsnn")
+
+CHUNK = 256  # elements whose state one inner loop keeps in cache
+BLOCK = 16  # steps between checkpoints; the backward recomputes one block at a time
+PARALLEL_MIN = 16384  # elements from which the work is split over threads
+DTYPES = {torch.float32: "float", torch.float64: "double"}
+
+_PRELUDE = r"""
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+typedef REAL R;
+typedef int B;
+static inline float fx_expf(float x) {
+    /* exp(x) = 2^n e^r with |r| <= ln2/2: a degree-6 polynomial for e^r, 2^n scaled in two halves */
+    float c = x > 88.72283935546875f ? 88.72283935546875f : x;
+    c = c < -103.972084045410156f ? -103.972084045410156f : c;
+    float n = nearbyintf(c * 1.44269504088896341f);
+    float r = c - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t k = (int32_t)n;
+    int32_t k1 = k / 2;
+    int32_t k2 = k - k1;
+    union { int32_t i; float f; } a, b;
+    a.i = (k1 + 127) << 23;
+    b.i = (k2 + 127) << 23;
+    float y = p * a.f * b.f;
+    y = x > 88.72283935546875f ? INFINITY : y;
+    y = x < -103.972084045410156f ? 0.0f : y;
+    return x != x ? x : y;
+}
+static inline double fx_exp(double x) { return exp(x); }
+#define EXP_R(v) (sizeof(R) == 4 ? (R)fx_expf((float)(v)) : (R)fx_exp((double)(v)))
+static inline R fx_max(R a, R b) { return (a != a || b != b) ? a + b : (a > b ? a : b); }
+static inline R fx_min(R a, R b) { return (a != a || b != b) ? a + b : (a < b ? a : b); }
+static inline R fx_relu(R a) { return a != a ? a : (a > 0 ? a : (R)0); }
+static inline R fx_sign(R a) { return (R)((a > 0) - (a < 0)); }
+"""
+
+
+def _literal(value: float) -> str:
+    if math.isnan(value):
+        return "((R)NAN)"
+    if math.isinf(value):
+        return "((R)INFINITY)" if value > 0 else "((R)-INFINITY)"
+    return f"((R){value!r})"
+
+
+def _pow(a: str, b) -> str:
+    if isinstance(b, float):  # the special cases ATen computes without pow()
+        special = {2.0: f"({a} * {a})", 3.0: f"({a} * {a} * {a})", 0.5: f"sqrt({a})", -1.0: f"((R)1 / {a})",
+                   -2.0: f"((R)1 / ({a} * {a}))", -0.5: f"((R)1 / sqrt({a}))", 1.0: f"({a})"}
+        if b in special:
+            return special[b]
+        return f"pow({a}, {_literal(b)})"
+    return f"pow({a}, {b})"
+
+
+_UNARY_C = {
+    "neg": "(-{0})", "abs": "fabs({0})", "exp": "EXP_R({0})", "log": "log({0})",
+    "sigmoid": "((R)1 / ((R)1 + EXP_R(-{0})))", "tanh": "tanh({0})", "relu": "fx_relu({0})",
+    "sqrt": "sqrt({0})", "rsqrt": "((R)1 / sqrt({0}))", "reciprocal": "((R)1 / {0})", "sin": "sin({0})",
+    "cos": "cos({0})", "atan": "atan({0})", "erf": "erf({0})", "floor": "floor({0})", "ceil": "ceil({0})",
+    "round": "nearbyint({0})", "trunc": "trunc({0})", "sign": "fx_sign({0})", "log1p": "log1p({0})",
+    "expm1": "expm1({0})", "not": "(!{0})", "square": "({0} * {0})",
+}
+_BINARY_C = {
+    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
+    "max": "fx_max({0}, {1})", "min": "fx_min({0}, {1})", "ge": "({0} >= {1})", "gt": "({0} > {1})",
+    "le": "({0} <= {1})", "lt": "({0} < {1})", "eq": "({0} == {1})", "ne": "({0} != {1})",
+    "and": "({0} & {1})", "or": "({0} | {1})",
+}
+
+
+def _statements(body: Body, names: Dict[str, str], indent: str) -> Tuple[List[str], Dict[str, str]]:
+    """C statements computing ``body``'s ops; ``names`` maps the body's inputs to C expressions."""
+    env = dict(names)
+    lines = []
+
+    def a(v):
+        return env[v] if isinstance(v, str) else _literal(v)
+
+    for op in body.ops:
+        args = [None if v is None else a(v) for v in op.args]
+        if op.op in _UNARY_C:
+            expr = _UNARY_C[op.op].format(*args)
+        elif op.op == "pow":
+            expr = _pow(args[0], op.args[1] if not isinstance(op.args[1], str) else args[1])
+        elif op.op in _BINARY_C:
+            expr = _BINARY_C[op.op].format(*args)
+        elif op.op == "where":
+            expr = f"({args[0]} ? {args[1]} : {args[2]})"
+        elif op.op == "cast":
+            expr = f"((B)({args[0]} != 0))" if op.kind == "b" else f"((R)({args[0]}))"
+        elif op.op == "clamp":
+            expr = args[0]
+            if args[1] is not None:
+                expr = f"fx_max({expr}, {args[1]})"
+            if args[2] is not None:
+                expr = f"fx_min({expr}, {args[2]})"
+        else:  # pragma: no cover - ir.py emits only the operations above
+            raise ValueError(f"fnsnn CPU scan: no C code for the operation {op.op!r}")
+        ctype = "B" if op.kind == "b" else "R"
+        lines.append(f"{indent}const {ctype} v_{op.out} = {expr};")
+        env[op.out] = f"v_{op.out}"
+    return lines, env
+
+
+def _out(env: Dict[str, str], value) -> str:
+    if value is None:
+        return "(R)0"
+    return env[value] if isinstance(value, str) else _literal(value)
+
+
+def generate(program: Program, trace_field: int, need_params: Sequence[bool], ctype: str) -> str:
+    """C source of ``fwd``, ``fwd_v`` (also writing the trace) and ``bwd``, ``bwd_v`` (trace gradient)."""
+    S, P = program.n_state, program.n_params
+    nd = len(program.forward.inputs) - 1 - S
+    ne = len(program.backward.inputs) - 2 - 2 * S
+    src = [_PRELUDE.replace("REAL", ctype), f"#define CH {CHUNK}", f"#define KB {BLOCK}"]
+
+    def chunk_params(prefix, count):
+        out = []
+        for j in range(count):
+            out.append(f"    R {prefix}{j}_[CH];")
+            out.append(f"    for (int64_t i = 0; i < n; ++i) {prefix}{j}_[i] = {prefix}{j}[(c + i) * {prefix}{j}_s];")
+        return out
+
+    fwd_in = {"x": "xt[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
+    for store_v in (False, True):
+        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* x"]
+        args += [f"const R* s{f}" for f in range(S)] + [f"const R* d{j}, int64_t d{j}_s" for j in range(nd)]
+        args += ["R* y", "R* vs"] + [f"R* sT{f}" for f in range(S)] + [f"R* ck{f}" for f in range(S)]
+        src.append(f"void fwd{'_v' if store_v else ''}({', '.join(args)}) {{")
+        src.append("  for (int64_t c = m0; c < m1; c += CH) {")
+        src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
+        for f in range(S):
+            src.append(f"    R s{f}_[CH];")
+            src.append(f"    for (int64_t i = 0; i < n; ++i) s{f}_[i] = s{f}[c + i];")
+        src += chunk_params("d", nd)
+        src.append("    for (int64_t t = 0; t < T; ++t) {")
+        src.append("      if (t && t % KB == 0) {")
+        for f in range(S):
+            src.append(f"        for (int64_t i = 0; i < n; ++i) ck{f}[(t / KB - 1) * M + c + i] = s{f}_[i];")
+        src.append("      }")
+        src.append("      const R* xt = x + t * M + c;")
+        src.append("      R* yt = y + t * M + c;")
+        if store_v:
+            src.append("      R* vt = vs + t * M + c;")
+        src.append("      for (int64_t i = 0; i < n; ++i) {")
+        lines, env = _statements(program.forward, fwd_in, "        ")
+        src += lines
+        src.append(f"        yt[i] = {_out(env, program.forward.outputs[0])};")
+        for f in range(S):
+            src.append(f"        s{f}_[i] = {_out(env, program.forward.outputs[1 + f])};")
+        if store_v:
+            src.append(f"        vt[i] = s{trace_field}_[i];")
+        src.append("      }")
+        src.append("    }")
+        for f in range(S):
+            src.append(f"    for (int64_t i = 0; i < n; ++i) sT{f}[c + i] = s{f}_[i];")
+        src.append("  }")
+        src.append("}")
+
+    # backward: recompute a block's states, then the vjp backwards through it
+    state_only = Body(program.forward.inputs, program.forward.ops, (None, *program.forward.outputs[1:]))
+    from .ir import _live  # the recompute needs only the state outputs
+
+    state_only = Body(state_only.inputs, _live(list(state_only.ops), state_only.outputs), state_only.outputs)
+    re_in = {"x": "xr[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
+    bwd_in = {"x": "xt[i]", **{f"s{f}": f"bf{f}[t - t0][i]" for f in range(S)}, "gy": "gyt[i]",
+              **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
+              **{f"e{j}": f"e{j}_[i]" for j in range(ne)}}
+    for store_v in (False, True):
+        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* x"]
+        args += [f"const R* s{f}" for f in range(S)] + [f"const R* ck{f}" for f in range(S)]
+        args += [f"const R* d{j}, int64_t d{j}_s" for j in range(nd)]
+        args += [f"const R* e{j}, int64_t e{j}_s" for j in range(ne)]
+        args += ["const R* gy", "const R* gv"] + [f"const R* gT{f}" for f in range(S)]
+        args += ["R* gx"] + [f"R* gs{f}" for f in range(S)] + [f"R* gp{j}" for j in range(P)]
+        src.append(f"void bwd{'_v' if store_v else ''}({', '.join(args)}) {{")
+        src.append("  for (int64_t c = m0; c < m1; c += CH) {")
+        src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
+        for f in range(S):
+            src.append(f"    R g{f}_[CH], s{f}_[CH], bf{f}[KB][CH];")
+            src.append(f"    for (int64_t i = 0; i < n; ++i) g{f}_[i] = gT{f}[c + i];")
+        for j in range(P):
+            if need_params[j]:
+                src.append(f"    R a{j}_[CH];")
+                src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
+        src += chunk_params("d", nd)
+        src += chunk_params("e", ne)
+        src.append("    const int64_t nb = (T + KB - 1) / KB;")
+        src.append("    for (int64_t b = nb - 1; b >= 0; --b) {")
+        src.append("      const int64_t t0 = b * KB, t1 = (t0 + KB < T) ? t0 + KB : T;")
+        for f in range(S):
+            src.append(f"      const R* src{f} = b ? ck{f} + (b - 1) * M + c : s{f} + c;")
+            src.append(f"      for (int64_t i = 0; i < n; ++i) s{f}_[i] = src{f}[i];")
+        src.append("      for (int64_t t = t0; t < t1; ++t) {")
+        src.append("        const R* xr = x + t * M + c;")
+        src.append("        for (int64_t i = 0; i < n; ++i) {")
+        for f in range(S):
+            src.append(f"          bf{f}[t - t0][i] = s{f}_[i];")
+        lines, env = _statements(state_only, re_in, "          ")
+        src += lines
+        for f in range(S):
+            src.append(f"          const R ns{f} = {_out(env, state_only.outputs[1 + f])};")
+        for f in range(S):
+            src.append(f"          s{f}_[i] = ns{f};")
+        src.append("        }")
+        src.append("      }")
+        src.append("      for (int64_t t = t1 - 1; t >= t0; --t) {")
+        src.append("        const R* xt = x + t * M + c;")
+        src.append("        const R* gyt = gy + t * M + c;")
+        if store_v:
+            src.append("        const R* gvt = gv + t * M + c;")
+        src.append("        R* gxt = gx + t * M + c;")
+        src.append("        for (int64_t i = 0; i < n; ++i) {")
+        names = dict(bwd_in)
+        if not store_v:
+            names[f"gn{trace_field}"] = f"g{trace_field}_[i]"
+        lines, env = _statements(program.backward, names, "          ")
+        src += lines
+        outs = program.backward.outputs
+        src.append(f"          gxt[i] = {_out(env, outs[0])};")
+        for f in range(S):
+            src.append(f"          g{f}_[i] = {_out(env, outs[1 + f])};")
+        for j in range(P):
+            if need_params[j]:
+                src.append(f"          a{j}_[i] += {_out(env, outs[1 + S + j])};")
+        src.append("        }")
+        src.append("      }")
+        src.append("    }")
+        for f in range(S):
+            src.append(f"    for (int64_t i = 0; i < n; ++i) gs{f}[c + i] = g{f}_[i];")
+        for j in range(P):
+            if need_params[j]:
+                src.append(f"    for (int64_t i = 0; i < n; ++i) gp{j}[c + i] = a{j}_[i];")
+        src.append("  }")
+        src.append("}")
+    return "\n".join(src) + "\n"
+
+
+# --------------------------------------------------------------------------- #
+# compiling and loading
+# --------------------------------------------------------------------------- #
+
+_FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-std=c99"]
+_lock = threading.Lock()
+
+
+def compiler() -> Optional[str]:
+    """The C compiler the CPU scan uses, or ``None`` if none is found."""
+    for name in (os.environ.get("FNSNN_CC"), os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _toolchain_key() -> str:
+    cc = compiler()
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60).stdout
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = "".join(line for line in f if line.startswith(("model name", "flags")))[:4096]
+    except OSError:
+        cpu = platform.processor()
+    return "\n".join([cc, version, platform.machine(), cpu, " ".join(_FLAGS)])
+
+
+def cache_dir() -> str:
+    root = os.environ.get("FNSNN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "fnsnn")
+    return os.path.join(root, "cpu")
+
+
+def build(source: str) -> ctypes.CDLL:
+    """Compile ``source`` (or load it from the on-disk cache) and return the loaded library."""
+    key = hashlib.sha256((_toolchain_key() + "\n" + source).encode()).hexdigest()[:32]
+    return _load(key, source)
+
+
+@functools.lru_cache(maxsize=None)
+def _load(key: str, source: str) -> ctypes.CDLL:
+    directory = cache_dir()
+    path = os.path.join(directory, f"scan_{key}.so")
+    with _lock:
+        if not os.path.exists(path):
+            os.makedirs(directory, exist_ok=True)
+            started = time.perf_counter()
+            with tempfile.TemporaryDirectory(dir=directory) as tmp:
+                c_file = os.path.join(tmp, "scan.c")
+                with open(c_file, "w") as f:
+                    f.write(source)
+                out = os.path.join(tmp, "scan.so")
+                done = subprocess.run([compiler(), *_FLAGS, "-o", out, c_file, "-lm"], capture_output=True,
+                                      text=True, timeout=600)
+                if done.returncode != 0:
+                    raise RuntimeError(f"the C compiler failed: {done.stderr.strip()[:2000]}")
+                os.replace(out, path)
+            log.debug("fnsnn: compiled a CPU scan in %.2f s (%s)", time.perf_counter() - started, path)
+    return ctypes.CDLL(path)
+
+
+# --------------------------------------------------------------------------- #
+# calling
+# --------------------------------------------------------------------------- #
+
+_pool_lock = threading.Lock()
+_pools: Dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    with _pool_lock:
+        if n not in _pools:
+            _pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="fnsnn-scan")
+        return _pools[n]
+
+
+def _ptr(t: Optional[torch.Tensor]) -> ctypes.c_void_p:
+    return ctypes.c_void_p(0 if t is None or t.numel() == 0 else t.data_ptr())
+
+
+def run_split(fn, M: int, head: Sequence, tail: Sequence) -> None:
+    """Call ``fn(*head, m0, m1, *tail)`` over ``[0, M)``, split across torch's intra-op threads.
+
+    ctypes releases the GIL during the call, so the pieces run in parallel.
+    """
+    threads = max(1, torch.get_num_threads())
+    if threads == 1 or M < PARALLEL_MIN:
+        fn(*head, ctypes.c_int64(0), ctypes.c_int64(M), *tail)
+        return
+    step = -(-M // threads)
+    step = -(-step // CHUNK) * CHUNK
+    bounds = [(m, min(M, m + step)) for m in range(0, M, step)]
+    futures = [_pool(threads).submit(fn, *head, ctypes.c_int64(a), ctypes.c_int64(b), *tail)
+               for a, b in bounds[1:]]
+    fn(*head, ctypes.c_int64(bounds[0][0]), ctypes.c_int64(bounds[0][1]), *tail)
+    for f in futures:
+        f.result()
+
+
+def param_args(values: Sequence[torch.Tensor]) -> List:
+    """``(pointer, stride)`` pairs: stride 0 for a single value, 1 for one value per element."""
+    out = []
+    for v in values:
+        out += [_ptr(v), ctypes.c_int64(0 if v.numel() == 1 else 1)]
+    return out
+
+
+ptr = _ptr

@@ -1,0 +1,361 @@
+"""Elementwise scan programs: a neuron's step traced once into straight-line code.
+
+A neuron family declares one step, ``step(x, *state, *params) -> (y, *new_state)``,
+written with ordinary torch operations. :func:`trace_program` traces it with
+``make_fx`` on fake one-dimensional tensors and checks that every operation is
+elementwise. The result, a :class:`Program`, has three parts:
+
+* ``prelude``: operations that depend on parameters only (``sigmoid(w)`` of a
+  parametric LIF, say). They run once per call, in torch, on the parameters as
+  the user gave them, so they match the reference bit for bit and autograd
+  differentiates them as usual.
+* ``forward``: one time step on scalars, from ``x``, the state and the
+  prelude's values ("derived parameters") to ``y`` and the new state.
+* ``backward``: the vector-Jacobian product of ``forward`` (traced through
+  ``torch.func.vjp``, so a surrogate's backward is in it), from the same inputs
+  plus the gradients of ``y`` and the new state to the gradients of ``x``, the
+  old state and every derived parameter.
+
+The code generators (:mod:`fnsnn.kernels.cpu`, :mod:`fnsnn.kernels.triton_scan`)
+print ``forward`` and ``backward`` as loop bodies; nothing here knows a neuron
+family by name. Operations are kept in the reference's order, so a generator
+that prints them with IEEE arithmetic reproduces the reference exactly wherever
+the program uses only exactly rounded operations (``Program.exact``).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+aten = torch.ops.aten
+
+# operations every generator prints; value: the result kind ("f" float, "b" bool, "same" as the first input)
+UNARY = {
+    "neg": "same", "abs": "same", "exp": "f", "log": "f", "sigmoid": "f", "tanh": "f", "relu": "same",
+    "sqrt": "f", "rsqrt": "f", "reciprocal": "f", "sin": "f", "cos": "f", "atan": "f", "erf": "f",
+    "floor": "same", "ceil": "same", "round": "same", "trunc": "same", "sign": "same", "log1p": "f",
+    "expm1": "f", "not": "b", "square": "same",
+}
+BINARY = {"add": "f", "sub": "f", "mul": "f", "div": "f", "max": "f", "min": "f", "pow": "f",
+          "ge": "b", "gt": "b", "le": "b", "lt": "b", "eq": "b", "ne": "b", "and": "b", "or": "b"}
+# operations whose results are rounded correctly by IEEE arithmetic (a generator reproduces ATen's bits)
+EXACT = {"neg", "abs", "relu", "sqrt", "rsqrt", "reciprocal", "floor", "ceil", "round", "trunc", "sign", "not",
+         "square", "add", "sub", "mul", "div", "max", "min", "ge", "gt", "le", "lt", "eq", "ne", "and", "or",
+         "where", "cast", "clamp"}
+
+_UNARY_ATEN = {
+    aten.neg.default: "neg", aten.abs.default: "abs", aten.exp.default: "exp", aten.log.default: "log",
+    aten.sigmoid.default: "sigmoid", aten.tanh.default: "tanh", aten.relu.default: "relu",
+    aten.sqrt.default: "sqrt", aten.rsqrt.default: "rsqrt", aten.reciprocal.default: "reciprocal",
+    aten.sin.default: "sin", aten.cos.default: "cos", aten.atan.default: "atan", aten.erf.default: "erf",
+    aten.floor.default: "floor", aten.ceil.default: "ceil", aten.round.default: "round",
+    aten.trunc.default: "trunc", aten.sign.default: "sign", aten.log1p.default: "log1p",
+    aten.expm1.default: "expm1", aten.logical_not.default: "not", aten.bitwise_not.default: "not",
+    aten.square.default: "square",
+}
+_BINARY_ATEN = {}
+for _name, _ops in {
+    "add": ("add",), "sub": ("sub",), "mul": ("mul",), "div": ("div",), "max": ("maximum",),
+    "min": ("minimum",), "ge": ("ge",), "gt": ("gt",), "le": ("le",), "lt": ("lt",), "eq": ("eq",),
+    "ne": ("ne",), "and": ("logical_and", "bitwise_and"), "or": ("logical_or", "bitwise_or"),
+}.items():
+    for _op in _ops:
+        for _overload in ("Tensor", "Scalar", "default"):
+            _packet = getattr(aten, _op)
+            if _overload in _packet.overloads():
+                _BINARY_ATEN[getattr(_packet, _overload)] = _name
+_CREATE = {aten.zeros_like.default, aten.ones_like.default, aten.full_like.default, aten.scalar_tensor.default,
+           aten.full.default, aten.zeros.default, aten.ones.default, aten.new_zeros.default,
+           aten.new_ones.default, aten.new_full.default}
+_IDENTITY = {aten.detach.default, aten.alias.default, aten.clone.default, aten.expand.default,
+             aten.view.default, aten._unsafe_view.default, aten.lift_fresh_copy.default,
+             aten.expand_copy.default, aten.view_copy.default, aten.alias_copy.default,
+             aten.detach_copy.default, aten.reshape.default, aten.contiguous.default}
+
+TRACE_NUMEL = 8  # length of the fake vectors the step is traced on
+
+
+class NotElementwise(Exception):
+    """The step cannot become an elementwise program; the message says why."""
+
+
+@dataclass(frozen=True)
+class Op:
+    """``out = op(*args)``; an argument is a value name (str) or a Python number."""
+
+    out: str
+    op: str
+    args: Tuple[Any, ...]
+    kind: str  # "f" or "b"
+
+
+@dataclass(frozen=True)
+class Body:
+    """Straight-line code from named inputs to named outputs (output ``None``: a zero)."""
+
+    inputs: Tuple[str, ...]
+    ops: Tuple[Op, ...]
+    outputs: Tuple[Optional[Any], ...]
+
+    @property
+    def exact(self) -> bool:
+        return all(op.op in EXACT for op in self.ops)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A traced step with ``n_state`` state fields and ``n_params`` parameters.
+
+    Attributes:
+        forward: inputs ``x, s0.., d0..``; outputs ``y, n0..`` (``n_i`` the new state fields).
+        forward_prelude: ``(*params) -> (d0, ...)``, torch operations on the parameters as given.
+        backward: inputs ``x, s0.., gy, gn0.., e0..``; outputs ``gx, gs0.., gp0..`` (``gp_j`` this
+            element's and step's share of the gradient of parameter ``j``).
+        backward_prelude: ``(*params) -> (e0, ...)``.
+    """
+
+    n_state: int
+    n_params: int
+    forward: Body
+    forward_prelude: Callable
+    backward: Body
+    backward_prelude: Callable
+
+    @property
+    def exact(self) -> bool:
+        """Whether the forward uses exactly rounded operations only (generated code then equals torch's)."""
+        return self.forward.exact
+
+
+# --------------------------------------------------------------------------- #
+# FX graph -> Body
+# --------------------------------------------------------------------------- #
+
+
+def _kind_of(value) -> str:
+    dtype = value.dtype if isinstance(value, torch.Tensor) else None
+    if dtype == torch.bool:
+        return "b"
+    if dtype is not None and not dtype.is_floating_point:
+        raise NotElementwise(f"an integer tensor of dtype {dtype} appears in the step")
+    return "f"
+
+
+def _number(a):
+    if isinstance(a, bool):
+        return float(a)
+    if isinstance(a, (int, float)):
+        return float(a)
+    raise NotElementwise(f"a non-numeric constant {a!r} appears in the step")
+
+
+def _body(gm: torch.fx.GraphModule, bound: Dict[Any, str], dynamic: set) -> Body:
+    """Translate the ``dynamic`` nodes of an FX graph of aten operations on equally shaped 1-d tensors.
+
+    ``bound`` maps the nodes that are inputs of the body (placeholders and derived parameters) to names.
+    """
+    env: Dict[Any, Any] = dict(bound)
+    ops: List[Op] = []
+    input_names = tuple(bound.values())
+    kinds = {name: "f" for name in input_names}
+    counter = [0]
+
+    def emit(op: str, args, kind: str) -> str:
+        out = f"t{counter[0]}"
+        counter[0] += 1
+        ops.append(Op(out, op, tuple(args), kind))
+        kinds[out] = kind
+        return out
+
+    def arg(a):
+        if isinstance(a, torch.fx.Node):
+            return env[a]
+        return _number(a)
+
+    def kind(a):
+        return kinds[a] if isinstance(a, str) else "f"
+
+    outputs = None
+    for node in gm.graph.nodes:
+        if node in env or node.op == "placeholder":
+            continue
+        if node.op == "output":
+            outputs = node.args[0]
+            break
+        if node.op != "get_attr" and node not in dynamic:
+            continue
+        if node.op == "get_attr":
+            value = getattr(gm, node.target)
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                raise NotElementwise("the step creates a tensor constant that is not a single number")
+            env[node] = float(value.item())
+            continue
+        if node.op != "call_function":
+            raise NotElementwise(f"unsupported FX node {node.op} {node.target}")
+        target = node.target
+        meta = node.meta.get("val")
+        if isinstance(meta, torch.Tensor) and meta.dim() > 1:
+            raise NotElementwise(f"{target} makes a tensor of shape {tuple(meta.shape)}")
+        if isinstance(meta, torch.Tensor) and meta.dim() == 1 and meta.shape[0] != TRACE_NUMEL:
+            raise NotElementwise(f"{target} changes the element count (shape {tuple(meta.shape)})")
+        if target is operator.getitem:
+            raise NotElementwise("the step indexes a tuple-valued operation")
+        args = node.args
+        if target in _IDENTITY:
+            env[node] = arg(args[0])
+        elif target in _UNARY_ATEN:
+            name = _UNARY_ATEN[target]
+            a = arg(args[0])
+            env[node] = emit(name, [a], kind(a) if UNARY[name] == "same" else UNARY[name])
+        elif target in _BINARY_ATEN:
+            name = _BINARY_ATEN[target]
+            a, b = arg(args[0]), arg(args[1])
+            alpha = node.kwargs.get("alpha", args[2] if len(args) > 2 else None)
+            if alpha is not None and name in ("add", "sub"):
+                b = emit("mul", [b, _number(alpha)], "f")
+            env[node] = emit(name, [a, b], BINARY[name])
+        elif target is aten.sigmoid_backward.default:  # g (1 - y) y
+            g, y = arg(args[0]), arg(args[1])
+            env[node] = emit("mul", [emit("mul", [g, emit("sub", [1.0, y], "f")], "f"), y], "f")
+        elif target is aten.tanh_backward.default:  # g (1 - y y)
+            g, y = arg(args[0]), arg(args[1])
+            env[node] = emit("mul", [g, emit("sub", [1.0, emit("mul", [y, y], "f")], "f")], "f")
+        elif target is aten.threshold_backward.default:  # g where x > threshold, else 0
+            g, x, threshold = arg(args[0]), arg(args[1]), arg(args[2])
+            env[node] = emit("where", [emit("le", [x, threshold], "b"), 0.0, g], "f")
+        elif target in (aten.rsub.Scalar, aten.rsub.Tensor):
+            env[node] = emit("sub", [arg(args[1]), arg(args[0])], "f")
+        elif target in (aten.pow.Tensor_Scalar, aten.pow.Tensor_Tensor):
+            env[node] = emit("pow", [arg(args[0]), arg(args[1])], "f")
+        elif target in (aten.where.self, aten.where.ScalarOther, aten.where.ScalarSelf, aten.where.Scalar):
+            c, a, b = (arg(x) for x in args[:3])
+            env[node] = emit("where", [c, a, b], "f" if "f" in (kind(a), kind(b)) else "b")
+        elif target in (aten.clamp.default, aten.clamp_min.default, aten.clamp_max.default, aten.clamp.Tensor,
+                        aten.clamp_min.Tensor, aten.clamp_max.Tensor):
+            a = arg(args[0])
+            if target in (aten.clamp.default, aten.clamp.Tensor):
+                lo = node.kwargs.get("min", args[1] if len(args) > 1 else None)
+                hi = node.kwargs.get("max", args[2] if len(args) > 2 else None)
+            elif target in (aten.clamp_min.default, aten.clamp_min.Tensor):
+                lo, hi = args[1], None
+            else:
+                lo, hi = None, args[1]
+            env[node] = emit("clamp", [a, None if lo is None else arg(lo), None if hi is None else arg(hi)], kind(a))
+        elif target in (aten._to_copy.default, aten.to.dtype, aten.type_as.default):
+            dtype = node.kwargs.get("dtype", meta.dtype if isinstance(meta, torch.Tensor) else None)
+            a = arg(args[0])
+            want = "b" if dtype == torch.bool else "f"
+            if dtype is not None and dtype != torch.bool and not dtype.is_floating_point:
+                raise NotElementwise(f"the step converts to {dtype}")
+            env[node] = a if kind(a) == want else emit("cast", [a], want)
+        elif target in _CREATE:
+            value = {aten.zeros_like.default: 0.0, aten.ones_like.default: 1.0, aten.zeros.default: 0.0,
+                     aten.ones.default: 1.0, aten.new_zeros.default: 0.0, aten.new_ones.default: 1.0}.get(target)
+            if value is None:
+                value = args[0] if target is aten.scalar_tensor.default else args[1] if target in (
+                    aten.full_like.default, aten.full.default) else args[2]
+            env[node] = _number(value)
+        else:
+            raise NotElementwise(f"the operation {target} has no elementwise code")
+    outs = tuple(None if o is None else arg(o) for o in outputs)
+    return Body(input_names, _live(ops, outs), outs)
+
+
+def _live(ops: List[Op], outputs) -> Tuple[Op, ...]:
+    """``ops`` without those whose results no output needs."""
+    needed = {o for o in outputs if isinstance(o, str)}
+    kept = []
+    for op in reversed(ops):
+        if op.out in needed:
+            kept.append(op)
+            needed.update(a for a in op.args if isinstance(a, str))
+    return tuple(reversed(kept))
+
+
+# --------------------------------------------------------------------------- #
+# tracing
+# --------------------------------------------------------------------------- #
+
+
+def _fake_inputs(n: int, dtype: torch.dtype):
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode()
+    with mode:
+        return [torch.empty(TRACE_NUMEL, dtype=dtype) for _ in range(n)]
+
+
+def _make_fx(fn, inputs):
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    return make_fx(fn, tracing_mode="fake")(*inputs)
+
+
+def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs: Sequence[int],
+           names: Sequence[str], derived_prefix: str):
+    """Split a traced graph into a prelude on the parameters and an elementwise body.
+
+    Nodes that depend on parameters only, and that the rest uses, become derived parameters: the
+    prelude computes them with torch from the parameters as given, the body reads them as inputs.
+    Returns ``(body, prelude)``.
+    """
+    nodes = list(gm.graph.nodes)
+    placeholders = [n for n in nodes if n.op == "placeholder"]
+    params = [placeholders[i] for i in param_inputs]
+    dynamic = {placeholders[i] for i in dynamic_inputs}
+    for node in nodes:  # created constants stay in the body as numbers
+        if node.op == "call_function" and (node.target in _CREATE or any(a in dynamic for a in node.all_input_nodes)):
+            dynamic.add(node)
+    output = nodes[-1]
+    boundary = [n for n in nodes if n not in dynamic and n.op in ("placeholder", "call_function")
+                and any(u in dynamic or u is output for u in n.users)]
+    bound = {placeholders[i]: name for i, name in zip(dynamic_inputs, names)}
+    bound.update((node, f"{derived_prefix}{k}") for k, node in enumerate(boundary))
+    body = _body(gm, bound, dynamic)
+
+    def prelude(*values):
+        env = dict(zip(params, values))
+        for node in nodes:
+            if node in env or node in dynamic or node.op in ("placeholder", "output"):
+                continue
+            if node.op == "get_attr":
+                env[node] = getattr(gm, node.target)
+                continue
+            args = torch.fx.node.map_arg(node.args, lambda n: env[n])
+            kwargs = torch.fx.node.map_arg(node.kwargs, lambda n: env[n])
+            env[node] = node.target(*args, **kwargs)
+        return tuple(env[node] for node in boundary)
+
+    return body, prelude
+
+
+def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtype) -> Program:
+    """Trace ``step(x, *state, *params) -> (y, *new_state)`` into a :class:`Program`.
+
+    Raises :class:`NotElementwise` when the step is not an elementwise recurrence (a reduction,
+    a shape change, an integer tensor, a data-dependent branch, an operation without code).
+    """
+    n_in = 1 + n_state + n_params
+
+    def vjp(*args):
+        _, pull = torch.func.vjp(step, *args[:n_in])
+        return pull(tuple(args[n_in:]))
+
+    try:
+        fwd = _make_fx(step, _fake_inputs(n_in, dtype))
+        bwd = _make_fx(vjp, _fake_inputs(n_in + 1 + n_state, dtype))
+    except Exception as exc:  # tracing runs user code: any failure means "not traceable"
+        raise NotElementwise(f"tracing the step failed ({type(exc).__name__}: {exc})") from None
+    state = [f"s{i}" for i in range(n_state)]
+    params = range(1 + n_state, n_in)
+    forward, forward_prelude = _split(fwd, range(1 + n_state), params, ["x", *state], "d")
+    bwd_dynamic = [*range(1 + n_state), *range(n_in, n_in + 1 + n_state)]
+    backward, backward_prelude = _split(bwd, bwd_dynamic, params,
+                                        ["x", *state, "gy", *(f"gn{i}" for i in range(n_state))], "e")
+    if len(forward.outputs) != 1 + n_state:
+        raise NotElementwise("the step must return (y, state) with one tensor per state field")
+    return Program(n_state, n_params, forward, forward_prelude, backward, backward_prelude)
