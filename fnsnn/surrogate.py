@@ -364,7 +364,7 @@ class PiecewiseLeakyReLU(SurrogateFunction):
         return torch.where(x < -w, c * (x + w), torch.where(x > w, c * (x - w) + 1.0, middle))
 
     def derivative(self, x):
-        return torch.where(x.abs() < self.w, torch.full_like(x, 1.0 / (2.0 * self.w)), self.c)
+        return torch.where(x.abs() < self.w, torch.zeros_like(x) + 1.0 / (2.0 * self.w), torch.zeros_like(x) + self.c)
 
 
 @_surrogate
@@ -450,7 +450,7 @@ class LeakyKReLU(SurrogateFunction):
         return torch.where(x >= 0, self.k * x, self.leak * x)
 
     def derivative(self, x):
-        return torch.where(x >= 0, torch.full_like(x, self.k), self.leak)
+        return torch.where(x >= 0, torch.zeros_like(x) + self.k, torch.zeros_like(x) + self.leak)
 
 
 @_surrogate

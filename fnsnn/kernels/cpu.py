@@ -160,8 +160,11 @@ def _out(env: Dict[str, str], value) -> str:
     return env[value] if isinstance(value, str) else _literal(value)
 
 
-def generate(program: Program, trace_field: int, need_params: Sequence[bool], ctype: str) -> str:
-    """C source of ``fwd``, ``fwd_v`` (also writing the trace) and ``bwd``, ``bwd_v`` (trace gradient)."""
+def generate(program: Program, trace_field: int, ctype: str) -> str:
+    """C source of ``fwd``, ``fwd_v`` (also writing the trace) and ``bwd``, ``bwd_v`` (trace gradient).
+
+    The backward accumulates every parameter's gradient and stores those whose pointer is not null.
+    """
     S, P = program.n_state, program.n_params
     nd = len(program.forward.inputs) - 1 - S
     ne = len(program.backward.inputs) - 2 - 2 * S
@@ -233,9 +236,8 @@ def generate(program: Program, trace_field: int, need_params: Sequence[bool], ct
             src.append(f"    R g{f}_[CH], s{f}_[CH], bf{f}[KB][CH];")
             src.append(f"    for (int64_t i = 0; i < n; ++i) g{f}_[i] = gT{f}[c + i];")
         for j in range(P):
-            if need_params[j]:
-                src.append(f"    R a{j}_[CH];")
-                src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
+            src.append(f"    R a{j}_[CH];")
+            src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
         src += chunk_params("d", nd)
         src += chunk_params("e", ne)
         src.append("    const int64_t nb = (T + KB - 1) / KB;")
@@ -274,16 +276,14 @@ def generate(program: Program, trace_field: int, need_params: Sequence[bool], ct
         for f in range(S):
             src.append(f"          g{f}_[i] = {_out(env, outs[1 + f])};")
         for j in range(P):
-            if need_params[j]:
-                src.append(f"          a{j}_[i] += {_out(env, outs[1 + S + j])};")
+            src.append(f"          a{j}_[i] += {_out(env, outs[1 + S + j])};")
         src.append("        }")
         src.append("      }")
         src.append("    }")
         for f in range(S):
             src.append(f"    for (int64_t i = 0; i < n; ++i) gs{f}[c + i] = g{f}_[i];")
         for j in range(P):
-            if need_params[j]:
-                src.append(f"    for (int64_t i = 0; i < n; ++i) gp{j}[c + i] = a{j}_[i];")
+            src.append(f"    if (gp{j}) for (int64_t i = 0; i < n; ++i) gp{j}[c + i] = a{j}_[i];")
         src.append("  }")
         src.append("}")
     return "\n".join(src) + "\n"

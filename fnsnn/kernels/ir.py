@@ -25,11 +25,13 @@ the program uses only exactly rounded operations (``Program.exact``).
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 aten = torch.ops.aten
 
@@ -81,6 +83,13 @@ TRACE_NUMEL = 8  # length of the fake vectors the step is traced on
 
 class NotElementwise(Exception):
     """The step cannot become an elementwise program; the message says why."""
+
+
+class RandomStep(NotElementwise):
+    """The step draws random numbers, so it cannot be recomputed in a backward pass either."""
+
+
+_RANDOM = ("rand", "bernoulli", "normal", "poisson", "multinomial", "exponential", "uniform", "dropout")
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,8 @@ def _body(gm: torch.fx.GraphModule, bound: Dict[Any, str], dynamic: set) -> Body
                 value = args[0] if target is aten.scalar_tensor.default else args[1] if target in (
                     aten.full_like.default, aten.full.default) else args[2]
             env[node] = _number(value)
+        elif any(word in str(target) for word in _RANDOM):
+            raise RandomStep(f"the step draws random numbers ({target})")
         else:
             raise NotElementwise(f"the operation {target} has no elementwise code")
     outs = tuple(None if o is None else arg(o) for o in outputs)
@@ -282,17 +293,87 @@ def _live(ops: List[Op], outputs) -> Tuple[Op, ...]:
 
 
 def _fake_inputs(n: int, dtype: torch.dtype):
-    from torch._subclasses.fake_tensor import FakeTensorMode
+    """Small real tensors to trace on. (Fake tensors would also do, but their first use costs seconds.)
+    A branch on a tensor's value shows up in the trace as a scalar read, which the translation rejects."""
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(TRACE_NUMEL, generator=g, dtype=torch.float64).to(dtype) + 0.5 for _ in range(n)]
 
-    mode = FakeTensorMode()
-    with mode:
-        return [torch.empty(TRACE_NUMEL, dtype=dtype) for _ in range(n)]
+
+@contextlib.contextmanager
+def _outside_transforms():
+    """Trace as if called at top level: no torch.func transform, no inference mode, grad enabled."""
+    from torch._functorch.pyfunctorch import temporarily_clear_interpreter_stack
+
+    with temporarily_clear_interpreter_stack(), torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+class _Recorder(TorchDispatchMode):
+    """Records every aten call on the tensors below autograd and functorch into an FX graph."""
+
+    def __init__(self, graph: torch.fx.Graph, names: Dict[int, torch.fx.Node]):
+        super().__init__()
+        self.graph, self.names, self.keep = graph, names, []
+
+    def _arg(self, a):
+        if isinstance(a, torch.Tensor):
+            node = self.names.get(id(a))
+            if node is None:  # a tensor made outside the recording: a constant
+                if a.numel() != 1:
+                    raise NotElementwise("the step uses a tensor constant that is not a single number")
+                return float(a.item())
+            return node
+        if isinstance(a, (list, tuple)):
+            return type(a)(self._arg(b) for b in a)
+        return a
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        node = self.graph.call_function(func, self._arg(tuple(args)), {k: self._arg(v) for k, v in kwargs.items()})
+        if isinstance(out, torch.Tensor):
+            node.meta["val"] = out
+            self.names[id(out)] = node
+            self.keep.append(out)
+        elif isinstance(out, (tuple, list)):
+            raise NotElementwise(f"the operation {func} returns several values")
+        return out
+
+
+# torch wraps a mode's __torch_dispatch__ so that the compiler skips it, importing torch._dynamo (seconds)
+# on the first call. The recorder runs eagerly only, so it is marked as already wrapped; were torch to change
+# this, the cost would be that import again, nothing else.
+_raw_dispatch = getattr(_Recorder.__dict__["__torch_dispatch__"], "__wrapped__", None)
+if _raw_dispatch is not None:
+    setattr(_raw_dispatch, "__dynamo_disable", _raw_dispatch)
 
 
 def _make_fx(fn, inputs):
-    from torch.fx.experimental.proxy_tensor import make_fx
-
-    return make_fx(fn, tracing_mode="fake")(*inputs)
+    """``fn`` traced on ``inputs`` into an FX graph of aten operations (placeholders in input order)."""
+    graph = torch.fx.Graph()
+    names: Dict[int, torch.fx.Node] = {}
+    for i, t in enumerate(inputs):
+        node = graph.placeholder(f"in{i}")
+        node.meta["val"] = t
+        names[id(t)] = node
+    recorder = _Recorder(graph, names)
+    with recorder:
+        out = fn(*inputs)
+    flat = out if isinstance(out, (tuple, list)) else (out,)
+    result = []
+    for o in flat:
+        if o is None:
+            result.append(None)
+        elif isinstance(o, torch.Tensor):
+            while torch._C._functorch.is_functorch_wrapped_tensor(o):
+                o = torch._C._functorch.get_unwrapped(o)
+            if id(o) not in names:
+                raise NotElementwise("the step returns a tensor it did not compute from its inputs")
+            result.append(names[id(o)])
+        else:
+            raise NotElementwise(f"the step returns {type(o).__name__}, not tensors")
+    graph.output(tuple(result))
+    return torch.fx.GraphModule(torch.nn.Module(), graph)
 
 
 def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs: Sequence[int],
@@ -346,8 +427,11 @@ def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtyp
         return pull(tuple(args[n_in:]))
 
     try:
-        fwd = _make_fx(step, _fake_inputs(n_in, dtype))
-        bwd = _make_fx(vjp, _fake_inputs(n_in + 1 + n_state, dtype))
+        with _outside_transforms():
+            fwd = _make_fx(step, _fake_inputs(n_in, dtype))
+            bwd = _make_fx(vjp, _fake_inputs(n_in + 1 + n_state, dtype))
+    except NotElementwise:
+        raise
     except Exception as exc:  # tracing runs user code: any failure means "not traceable"
         raise NotElementwise(f"tracing the step failed ({type(exc).__name__}: {exc})") from None
     state = [f"s{i}" for i in range(n_state)]

@@ -30,6 +30,7 @@ or shape never compiles again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -43,7 +44,7 @@ import torch
 from torch import Tensor
 
 from ..kernels import cpu as _cpu
-from ..kernels.ir import NotElementwise, Program, trace_program
+from ..kernels.ir import NotElementwise, Program, RandomStep, trace_program
 
 log = logging.getLogger("fnsnn")
 
@@ -138,7 +139,20 @@ class Plan:
 
 
 def make_plan(family, cfg: Dict[str, Any], dtype: torch.dtype) -> Tuple[Plan, Tuple[Any, ...]]:
-    """Split ``cfg`` into a :class:`Plan` and the numbers (Python numbers or tensors) it leaves out."""
+    """Split ``cfg`` into a :class:`Plan` and the numbers (Python numbers or tensors) it leaves out.
+
+    A surrogate whose derivative does not trace with its float fields as tensors (one that hands
+    them to a function taking Python numbers only) keeps them as static values instead.
+    """
+    plan, values = _make_plan(family, cfg, dtype, True)
+    if plan.sg_fields and isinstance(program_of(plan), str):
+        baked, baked_values = _make_plan(family, cfg, dtype, False)
+        if not isinstance(program_of(baked), str):
+            return baked, baked_values
+    return plan, values
+
+
+def _make_plan(family, cfg: Dict[str, Any], dtype: torch.dtype, runtime_surrogate: bool):
     static, numeric, values = [], [], []
     sg_type, sg_static, sg_fields = None, (), ()
     for name, value in cfg.items():
@@ -146,7 +160,8 @@ def make_plan(family, cfg: Dict[str, Any], dtype: torch.dtype) -> Tuple[Plan, Tu
             core = _core_surrogate(value)
             if dataclasses.is_dataclass(core) and not isinstance(core, type):
                 fields = dataclasses.fields(core)
-                floats = tuple(f.name for f in fields if isinstance(getattr(core, f.name), float))
+                floats = tuple(f.name for f in fields if isinstance(getattr(core, f.name), float)
+                               and runtime_surrogate)
                 sg_type = type(core)
                 sg_static = tuple((f.name, getattr(core, f.name)) for f in fields if f.name not in floats)
                 sg_fields = floats
@@ -164,16 +179,24 @@ def make_plan(family, cfg: Dict[str, Any], dtype: torch.dtype) -> Tuple[Plan, Tu
     return plan, tuple(values)
 
 
+class Untraced(str):
+    """Why a step is not an elementwise program; ``random`` if it draws random numbers."""
+
+    random = False
+
+
 @functools.lru_cache(maxsize=512)
 def program_of(plan: Plan):
-    """The traced :class:`Program` of ``plan``, or the reason (a str) why the step is not elementwise."""
+    """The traced :class:`Program` of ``plan``, or an :class:`Untraced` reason."""
     if plan.family.state_shapes is not None:
-        return "its state is not shaped like the input"
+        return Untraced("its state is not shaped like the input")
     n_params = len(plan.numeric) + len(plan.sg_fields)
     try:
         return trace_program(plan.step, plan.n_state, n_params, plan.dtype)
     except NotElementwise as exc:
-        return str(exc)
+        reason = Untraced(str(exc))
+        reason.random = isinstance(exc, RandomStep)
+        return reason
 
 
 # --------------------------------------------------------------------------- #
@@ -225,9 +248,12 @@ def unsupported(backend: str, plan: Plan, values, x_seq: Tensor) -> Optional[str
     reason = _params_reason(values, x_seq[0])
     if reason is not None and backend in ("cpu", "triton"):
         return reason
-    if backend == "eager":
-        return None
     program = program_of(plan)
+    if backend == "eager":
+        if isinstance(program, str) and program.random:
+            return (f"the {plan.family.name} step draws random numbers, which the graph-free scan would draw "
+                    f"again when it recomputes the forward in the backward")
+        return None
     if isinstance(program, str):
         return f"the {plan.family.name} step is not an elementwise recurrence ({program})"
     if backend == "cpu":
@@ -252,12 +278,13 @@ def unsupported(backend: str, plan: Plan, values, x_seq: Tensor) -> Optional[str
 
 
 _failed: Dict[Any, str] = {}
+_libraries: Dict[Any, Any] = {}  # plan -> its loaded C library
 _failed_lock = threading.Lock()
 
 
 def _library_reason(program: Program, plan: Plan) -> Optional[str]:
-    """Builds (or loads) the forward library now, so that a compiler failure picks another backend."""
-    if _cpu_library(program, plan, (False,) * program.n_params) is None:
+    """Builds (or loads) the library now, so that a compiler failure picks another backend."""
+    if _cpu_library(program, plan) is None:
         return _failed.get((plan, "cpu"), "building the C scan failed")
     return None
 
@@ -311,11 +338,15 @@ class Run:
     store_v: bool
 
 
-def _cpu_library(program: Program, plan: Plan, need: Tuple[bool, ...]):
-    ctype = _cpu.DTYPES[plan.dtype]
-    source = _cpu.generate(program, plan.trace_field, need, ctype)
+def _cpu_library(program: Program, plan: Plan):
+    lib = _libraries.get(plan)
+    if lib is not None:
+        return lib
+    source = _cpu.generate(program, plan.trace_field, _cpu.DTYPES[plan.dtype])
     try:
-        return _cpu.build(source)
+        lib = _cpu.build(source)
+        _libraries[plan] = lib
+        return lib
     except Exception as exc:  # a compiler failure must never reach the user: the graph-free scan runs instead
         with _failed_lock:
             if (plan, "cpu") not in _failed:
@@ -329,7 +360,7 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
     S = program.n_state
-    lib = _cpu_library(program, run.plan, (False,) * program.n_params)
+    lib = _cpu_library(program, run.plan)
     if lib is None:
         return None
     xf = x.detach().reshape(T, M).contiguous()
@@ -353,7 +384,7 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
 def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gstate, need):
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
-    lib = _cpu_library(program, run.plan, tuple(need))
+    lib = _cpu_library(program, run.plan)
     if lib is None:
         return None
     xf = x.detach().reshape(T, M).contiguous()
@@ -467,6 +498,28 @@ def _recompute_grads(step, x, state, values, gy, gv, gstate, trace_field, need_x
     return gx, gs, gp
 
 
+def _reference_vjp(run: Run, x, state, values, gy, gv, gstate):
+    """The reference loop's vector-Jacobian product (``torch.func.vjp``), which every transform composes with
+    and which stays differentiable for a double backward."""
+    plan = run.plan
+    S = plan.n_state
+
+    def reference(x, *rest):
+        st, vals = list(rest[:S]), rest[S:]
+        ys, vs = [], []
+        for xt in x.unbind(0):
+            y, *st = plan.step(xt, *st, *vals)
+            ys.append(y)
+            vs.append(st[plan.trace_field])
+        return (torch.stack(ys), *([torch.stack(vs)] if gv is not None else []), *st)
+
+    outs, pull = torch.func.vjp(reference, x, *state, *values)
+    cot = [gy, *([gv] if gv is not None else []), *gstate]
+    cot = [torch.zeros_like(o) if g is None else g for g, o in zip(cot, outs)]
+    grads = pull(tuple(cot))
+    return grads[0], list(grads[1:1 + S]), list(grads[1 + S:])
+
+
 def _zero_if_none(g, like):
     return torch.zeros_like(like) if g is None else g
 
@@ -486,6 +539,49 @@ def _backward_eager(run: Run, x, state, values, ck, gy, gv, gstate, need_p):
         g_state = [_zero_if_none(g, s) for g, s in zip(gs, starts[b])]
         gp_total = [a if g is None else (g if a is None else a + g) for a, g in zip(gp_total, gp)]
     return torch.cat(pieces[::-1]), g_state, gp_total
+
+
+def _fast_backward(run: Run, x_seq, state, values, saved, gy, gv, gstate, need_p):
+    """The generated backward on plain tensors; parameter and state gradients reduced to their shapes."""
+    out = None
+    if run.backend == "cpu":
+        out = _backward_cpu(run, program_of(run.plan), x_seq, state, values, saved, gy, gv, gstate, need_p)
+    elif run.backend == "triton":
+        out = _backward_triton(run, program_of(run.plan), x_seq, state, values, saved, gy, gv, gstate, need_p)
+    if out is None:
+        out = _backward_eager(run, x_seq, state, values, saved, gy, gv, gstate, need_p)
+    gx, gs, gp = out
+    gp = [None if g is None else g.sum_to_size(v.shape).to(v.dtype) for g, v in zip(gp, values)]
+    gs = [None if g is None else g.sum_to_size(s.shape) for g, s in zip(gs, state)]
+    return gx, gs, gp
+
+
+@contextlib.contextmanager
+def _transforms_cleared(clear: bool):
+    if not clear:
+        yield
+        return
+    from torch._functorch.pyfunctorch import temporarily_clear_interpreter_stack
+
+    with temporarily_clear_interpreter_stack():
+        yield
+
+
+def _under_single_grad(tensors):
+    """``(level, plain tensors)`` when the only transform is one ``torch.func.grad`` and nothing below it
+    tracks gradients (so the backward's result is not differentiated again); else ``None``."""
+    stack = torch._C._functorch.get_interpreter_stack()
+    if not stack or len(stack) != 1 or stack[0].key() != torch._C._functorch.TransformType.Grad:
+        return None
+    out = []
+    for t in tensors:
+        if isinstance(t, Tensor):
+            while torch._C._functorch.is_functorch_wrapped_tensor(t):
+                t = torch._C._functorch.get_unwrapped(t)
+            if t.requires_grad:
+                return None
+        out.append(t)
+    return stack[0].level(), out
 
 
 def _plain(t) -> bool:
@@ -546,28 +642,32 @@ class _Scan(torch.autograd.Function):
         need_p = list(ctx.needs_input_grad[2 + S:])
         if gv is not None and gv.numel() == 0:
             gv = None
-        differentiable = torch.is_grad_enabled() or not all(
-            _plain(t) for t in (x_seq, *state, *values, gy, gv, *gstate))
-        if differentiable:  # double backward or a transform around the backward: the reference's own graph
-            gx, gs, gp = _recompute_grads(run.plan.step, x_seq, state, values, gy, gv, gstate,
-                                          run.plan.trace_field, need_x, need_s, need_p, True)
+        tensors = (x_seq, *state, *values, *saved, gy, gv, *gstate)
+        level = None
+        unwrapped = _under_single_grad(tensors)
+        if unwrapped is not None:  # one torch.func.grad level: its result is not differentiated again
+            level, tensors = unwrapped
+            it = iter(tensors)
+            x_seq = next(it)
+            state = [next(it) for _ in state]
+            values = [next(it) for _ in values]
+            saved = [next(it) for _ in saved]
+            gy, gv = next(it), next(it)
+            gstate = [next(it) for _ in gstate]
+        differentiable = level is None and (torch.is_grad_enabled() or not all(_plain(t) for t in tensors))
+        if differentiable:  # double backward or a transform around the backward: the reference's own vjp
+            gx, gs, gp = _reference_vjp(run, x_seq, state, values, gy, gv, gstate)
         else:
-            out = None
-            if run.backend == "cpu":
-                program = program_of(run.plan)
-                out = _backward_cpu(run, program, x_seq, state, values, saved, gy, gv, gstate, need_p)
-            elif run.backend == "triton":
-                program = program_of(run.plan)
-                out = _backward_triton(run, program, x_seq, state, values, saved, gy, gv, gstate, need_p)
-            if out is None:
-                out = _backward_eager(run, x_seq, state, values, saved, gy, gv, gstate, need_p)
-            gx, gs, gp = out
-            gp = [None if g is None else g.sum_to_size(v.shape).to(v.dtype) if isinstance(v, Tensor) else None
-                  for g, v in zip(gp, values)]
-            gs = [None if g is None else g.sum_to_size(s.shape) for g, s in zip(gs, state)]
+            with _transforms_cleared(level is not None), torch.no_grad():
+                gx, gs, gp = _fast_backward(run, x_seq, state, values, saved, gy, gv, gstate, need_p)
         gx = gx if need_x else None
         gs = [g if n else None for g, n in zip(gs, need_s)]
         gp = [g if n else None for g, n in zip(gp, need_p)]
+        if level is not None:
+            wrap = torch._C._functorch._wrap_for_grad
+            gx = None if gx is None else wrap(gx, level)
+            gs = [None if g is None else wrap(g, level) for g in gs]
+            gp = [None if g is None else wrap(g, level) for g in gp]
         return (None, gx, *gs, *gp)
 
 
@@ -614,9 +714,14 @@ def _as_tensors(values, x: Tensor) -> Tuple[Tensor, ...]:
 
 def scan(fn: str, family, x_seq: Tensor, state, cfg: Dict[str, Any], return_v_seq: bool, backend: str):
     """Run ``family`` over ``x_seq`` on the chosen backend; returns as the reference loop does."""
+    if torch.compiler.is_compiling():  # the compiler traces the reference's plain operations itself
+        if backend not in ("auto", "torch"):
+            raise ValueError(f"{fn}: backend={backend!r} cannot run under torch.compile; use backend='auto' or "
+                             f"'torch', which run the reference loop for the compiler to compile.")
+        return None
     plan, values = make_plan(family, cfg, x_seq.dtype)
     chosen = choose(fn, backend, plan, values, x_seq, list(state))
-    _last.backend = chosen
+    _last.backend, _last.plan = chosen, plan
     if log.isEnabledFor(logging.DEBUG):
         log.debug("fnsnn: %s ran backend %r on %s %s", fn, chosen, tuple(x_seq.shape), x_seq.dtype)
     if chosen == "torch":

@@ -46,12 +46,17 @@ def _close(a, b, dtype, exact=False):
     torch.testing.assert_close(a, b, **tol)
 
 
-def _compare(ours, theirs, x, step_mode, params=(), memories=("v",), v_seq=True):
-    """Outputs exactly, memories, v_seq and gradients (input and ``params``) closely."""
+def _compare(ours, theirs, x, step_mode, params=(), memories=("v",), v_seq=True, exact_output=True):
+    """Outputs exactly (``exact_output``; else to rounding), memories, v_seq and gradients closely.
+
+    An analog output computed by a transcendental function (LIAF's sigmoid or tanh) agrees to rounding
+    only: the generated scan evaluates it with its own exp, and torch's sigmoid itself rounds a value
+    differently depending on its position in a tensor.
+    """
     dtype = x.dtype
     xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
     ya, yb = _forward(ours, xa, step_mode), _forward(theirs, xb, step_mode)
-    _close(ya, yb, dtype, exact=True)
+    _close(ya, yb, dtype, exact=exact_output)
     for name in memories:
         _close(getattr(ours, name), getattr(theirs, name), dtype)
     if v_seq:
@@ -151,7 +156,7 @@ def test_liaf_parity(tau, act, threshold_related, decay_input, sg, hard, detach_
     fn = getattr(torch, act)
     ours = neuron.LIAFNode(fn, threshold_related, tau, decay_input, **_kw(surrogate, *args))
     theirs = sj_neuron.LIAFNode(fn, threshold_related, tau, decay_input, **_kw(sj_surrogate, *args))
-    _compare(ours, theirs, _input(T, shape, seed, dtype), step_mode)
+    _compare(ours, theirs, _input(T, shape, seed, dtype), step_mode, exact_output=act == "relu")
 
 
 def test_liaf_output_is_analog_in_both_step_modes():
