@@ -85,10 +85,9 @@ def _shared(package):
                   and inspect.isclass(getattr(theirs, name, None)))
 
 
-# Layouts that still differ from 2.0.0: TEBN keeps its BatchNorm as `bn.*`, MaskedPSN lacks the mask buffers,
-# StepModeContainer lacks 2.0.0's (stateful, step_mode, *modules) form.
+# Layouts that still differ from 2.0.0: TEBN keeps its BatchNorm as `bn.*`, MaskedPSN lacks the mask buffers.
 KNOWN_GAPS = {("layer", "TemporalEffectiveBatchNorm1d"), ("layer", "TemporalEffectiveBatchNorm2d"),
-              ("layer", "TemporalEffectiveBatchNorm3d"), ("neuron", "MaskedPSN"), ("layer", "StepModeContainer")}
+              ("layer", "TemporalEffectiveBatchNorm3d"), ("neuron", "MaskedPSN")}
 CASES = [pytest.param(package, name, marks=pytest.mark.xfail(strict=True, reason="layout differs from 2.0.0"))
          if (package, name) in KNOWN_GAPS else (package, name)
          for package in BUILD for name in _shared(package)]
