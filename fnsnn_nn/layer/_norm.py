@@ -81,12 +81,56 @@ class ThresholdDependentBatchNorm3d(_ThresholdDependentBatchNormBase):
         super().__init__(alpha, v_th, *args, **kwargs)
 
 
+_BN_ENTRIES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+
+
+def _flatten_bn_keys(module, state_dict, prefix, local_metadata) -> None:
+    """state_dict post-hook of TEBN: save ``bn.weight`` ... as ``weight`` ..., SpikingJelly 2.0.0's layout."""
+    inner = prefix + "bn."
+    for key in [k for k in state_dict if k.startswith(inner)]:
+        state_dict[prefix + key[len(inner):]] = state_dict.pop(key)
+    metadata = getattr(state_dict, "_metadata", None)
+    if metadata is not None:
+        metadata.pop(prefix + "bn", None)
+
+
+def _nest_bn_keys(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                  error_msgs) -> None:
+    """load_state_dict pre-hook of TEBN: accept 2.0.0's flat keys (and fnsnn's older ``bn.*`` keys)."""
+    for name in _BN_ENTRIES:
+        flat, nested = prefix + name, prefix + "bn." + name
+        if flat not in state_dict:
+            continue
+        if nested in state_dict:
+            error_msgs.append(f"{type(module).__name__}: the checkpoint holds both {flat!r} and {nested!r}; "
+                              f"keep one of them.")
+            continue
+        state_dict[nested] = state_dict.pop(flat)
+
+
+def _bn_property(name: str) -> property:
+    def get(self):
+        return getattr(self.bn, name)
+
+    get.__doc__ = f"``bn.{name}`` (SpikingJelly 2.0.0's TEBN is the BatchNorm itself)."
+    return property(get)
+
+
 class TemporalEffectiveBatchNormNd(MemoryModule):
     """TEBN (Duan et al. 2022): ``y[t] = k[t] * BN(x)[t]`` with a learnable scale ``k`` per time step.
 
     In ``'m'`` mode ``BN`` normalises over all ``T*N`` samples; in ``'s'`` mode over the
     current step, and the memory ``t`` counts the steps since the last reset.
     See :func:`fnsnn.synapses.temporal_scale_step`.
+
+    SpikingJelly 2.0.0 builds TEBN as ``TemporalEffectiveBatchNorm2d(T, C)`` without a
+    step mode and feeds whole ``[T, N, C, ...]`` sequences. So that such code runs
+    unchanged, a ``'s'``-mode layer given an input that can only be a sequence
+    (one dim more than a step) runs it as ``'m'`` would, without touching ``t``.
+    For the 1d layer a 3-dim input is a step ``[N, C, L]`` when its dim 1 is ``C``
+    and a sequence ``[T, N, C]`` otherwise. ``state_dict`` uses 2.0.0's keys
+    (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``,
+    ``scale``); checkpoints with the older ``bn.*`` keys load too.
 
     Args:
         T: number of time steps.
@@ -95,6 +139,7 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
     """
 
     bn_instance = _BatchNorm
+    _version = 2  # the BatchNorm state_dict version, as in 2.0.0's TEBN
 
     def __init__(self, T: int, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  step_mode="s"):
@@ -106,6 +151,19 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
         self.scale = nn.Parameter(torch.ones([T]))
         self.step_mode = step_mode
         self.register_memory("t", None)
+        self.register_state_dict_post_hook(_flatten_bn_keys)
+        self.register_load_state_dict_pre_hook(_nest_bn_keys)
+
+    weight = _bn_property("weight")
+    bias = _bn_property("bias")
+    running_mean = _bn_property("running_mean")
+    running_var = _bn_property("running_var")
+    num_batches_tracked = _bn_property("num_batches_tracked")
+    num_features = _bn_property("num_features")
+    eps = _bn_property("eps")
+    momentum = _bn_property("momentum")
+    affine = _bn_property("affine")
+    track_running_stats = _bn_property("track_running_stats")
 
     @property
     def step_mode(self) -> str:
@@ -118,11 +176,36 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
         if bn is not None:
             bn.step_mode = value
 
+    def _check_channels(self, x: torch.Tensor, axis: int, layout: str) -> None:
+        C = self.bn.num_features
+        if x.dim() > axis and x.shape[axis] != C:
+            raise ValueError(f"{type(self).__name__}: expected {layout} with C={C} (step_mode="
+                             f"{self.step_mode!r}), got shape {tuple(x.shape)}.")
+
+    def _is_sequence(self, x) -> bool:
+        """In 's' mode: is ``x`` a whole ``[T, N, C, ...]`` sequence (2.0.0's way of calling TEBN)?"""
+        single, multi = getattr(self.bn, "_ranks", ((), ()))[:2]
+        if not isinstance(x, torch.Tensor) or x.dim() not in multi:
+            return False
+        if x.dim() not in single:
+            return True
+        C = self.bn.num_features
+        return x.shape[1] != C and x.shape[2] == C  # 1d: [T, N, C] rather than [N, C, L]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.step_mode == "s" and self._is_sequence(x):
+            if isinstance(self.t, torch.Tensor):
+                raise ValueError(f"{type(self).__name__}: got a whole sequence of shape {tuple(x.shape)} after "
+                                 f"single steps; call fnsnn_nn.functional.reset_net(net) first.")
+            return self._scale_sequence(x, seq_to_ann_forward(x, self.bn))
+        return super().forward(x)
+
     def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         return core.temporal_scale_init_state(self.single_step_input(x))._asdict()
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         step_input(self, x, False)
+        self._check_channels(x, 1, "one time step [N, C, ...]")
         state = core.TemporalScaleState(self.t) if isinstance(self.t, torch.Tensor) else None
         T = self.scale.shape[0]
         # the step counter is a tensor; read it only where that is allowed (not under torch.func or compile)
@@ -136,10 +219,14 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         step_input(self, x_seq, True)
+        self._check_channels(x_seq, 2, "a sequence [T, N, C, ...]")
+        return self._scale_sequence(x_seq, self.bn(x_seq))
+
+    def _scale_sequence(self, x_seq: torch.Tensor, z_seq: torch.Tensor) -> torch.Tensor:
         if x_seq.shape[0] != self.scale.shape[0]:
             raise ValueError(f"{type(self).__name__}: the input has T={x_seq.shape[0]} steps but the layer was "
                              f"built with T={self.scale.shape[0]} (input shape {tuple(x_seq.shape)}).")
-        return core.temporal_scale_multi_step(self.bn(x_seq), scale=self.scale)
+        return core.temporal_scale_multi_step(z_seq, scale=self.scale)
 
     def extra_repr(self) -> str:
         return f"T={self.scale.shape[0]}, step_mode={self.step_mode}"
