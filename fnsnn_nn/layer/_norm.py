@@ -81,6 +81,11 @@ class ThresholdDependentBatchNorm3d(_ThresholdDependentBatchNormBase):
         super().__init__(alpha, v_th, *args, **kwargs)
 
 
+def _tracing() -> bool:
+    """True under torch.func transforms or torch.compile, where a tensor's value cannot be read."""
+    return torch._C._are_functorch_transforms_active() or torch.compiler.is_compiling()
+
+
 _BN_ENTRIES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -127,8 +132,9 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
     step mode and feeds whole ``[T, N, C, ...]`` sequences. So that such code runs
     unchanged, a ``'s'``-mode layer given an input that can only be a sequence
     (one dim more than a step) runs it as ``'m'`` would, without touching ``t``.
-    For the 1d layer a 3-dim input is a step ``[N, C, L]`` when its dim 1 is ``C``
-    and a sequence ``[T, N, C]`` otherwise. ``state_dict`` uses 2.0.0's keys
+    For the 1d layer a 3-dim input is a sequence ``[T, N, C]`` when only its dim 2 is
+    ``C`` and a step ``[N, C, L]`` when its dim 1 is ``C``; the shape ``(T, C, C)`` fits
+    both and raises at the start of a sequence (set ``step_mode='m'`` for sequences). ``state_dict`` uses 2.0.0's keys
     (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``,
     ``scale``); checkpoints with the older ``bn.*`` keys load too.
 
@@ -182,6 +188,10 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
             raise ValueError(f"{type(self).__name__}: expected {layout} with C={C} (step_mode="
                              f"{self.step_mode!r}), got shape {tuple(x.shape)}.")
 
+    def _mid_sequence(self) -> bool:
+        """Single steps were taken since the last reset (as far as can be read here)."""
+        return isinstance(self.t, torch.Tensor) and not _tracing() and int(self.t) != 0
+
     def _is_sequence(self, x) -> bool:
         """In 's' mode: is ``x`` a whole ``[T, N, C, ...]`` sequence (2.0.0's way of calling TEBN)?"""
         single, multi = getattr(self.bn, "_ranks", ((), ()))[:2]
@@ -189,12 +199,20 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
             return False
         if x.dim() not in single:
             return True
-        C = self.bn.num_features
-        return x.shape[1] != C and x.shape[2] == C  # 1d: [T, N, C] rather than [N, C, L]
+        # 1d, 3 dims: [T, N, C] or one step [N, C, L]
+        C, T = self.bn.num_features, self.scale.shape[0]
+        if x.shape[1] != C:
+            return x.shape[2] == C
+        if tuple(x.shape) == (T, C, C) and not self._mid_sequence():
+            raise ValueError(f"{type(self).__name__}: an input of shape {tuple(x.shape)} reads both as a sequence "
+                             f"[T, N, C] with N = C and as one step [N, C, L] with N = T and L = C. Set "
+                             f"step_mode='m' for whole sequences (as SpikingJelly 2.0.0 runs TEBN), or call "
+                             f"single_step_forward(x) for one step.")
+        return False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.step_mode == "s" and self._is_sequence(x):
-            if isinstance(self.t, torch.Tensor):
+            if self._mid_sequence():
                 raise ValueError(f"{type(self).__name__}: got a whole sequence of shape {tuple(x.shape)} after "
                                  f"single steps; call fnsnn_nn.functional.reset_net(net) first.")
             return self._scale_sequence(x, seq_to_ann_forward(x, self.bn))
@@ -209,8 +227,7 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
         state = core.TemporalScaleState(self.t) if isinstance(self.t, torch.Tensor) else None
         T = self.scale.shape[0]
         # the step counter is a tensor; read it only where that is allowed (not under torch.func or compile)
-        if state is not None and not (torch._C._are_functorch_transforms_active() or torch.compiler.is_compiling()) \
-                and int(state.t) >= T:
+        if state is not None and not _tracing() and int(state.t) >= T:
             raise ValueError(f"{type(self).__name__}: step {int(state.t) + 1} of a sequence but the layer was built "
                              f"with T={T}; call fnsnn_nn.functional.reset_net(net) before the next sequence.")
         y, state = core.temporal_scale_step(self.bn(x), state, scale=self.scale)

@@ -330,9 +330,15 @@ def test_temporal_effective_bn_1d_three_dim_inputs():
                                          r"after single steps; call fnsnn_nn.functional.reset_net"):
         m(torch.randn(4, 2, 3))
     m.reset()
-    # [4, 3, 3] reads both ways (N = C); the seed's 's' mode wins: one step [N, C, L].
+    # (T, C, C) = (4, 3, 3) reads both ways: a named error at the start, a single step mid-sequence.
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: an input of shape \(4, 3, 3\) reads both "
+                                         r"as a sequence \[T, N, C\] with N = C and as one step .* Set "
+                                         r"step_mode='m' for whole sequences"):
+        m(torch.randn(4, 3, 3))
+    assert m.t is None
+    m.single_step_forward(torch.randn(4, 3, 3))  # the way out for a single step of that shape
     m(torch.randn(4, 3, 3))
-    assert int(m.t) == 1
+    assert int(m.t) == 2
     m.reset()
     with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: expected one time step \[N, C, \.\.\.\] "
                                          r"with C=3 \(step_mode='s'\), got shape \(4, 2, 5\)"):
@@ -345,6 +351,21 @@ def test_temporal_effective_bn_1d_three_dim_inputs():
     with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: expected a sequence \[T, N, C, \.\.\.\] "
                                          r"with C=3 \(step_mode='m'\), got shape \(4, 2, 5\)"):
         m(torch.randn(4, 2, 5))
+
+
+def test_temporal_effective_bn_2_0_0_style_through_the_state_door():
+    # Built without a step mode and fed a whole sequence, under init_state/apply and torch.func.grad.
+    net = torch.nn.Sequential(layer.Linear(4, 3, step_mode="m"), layer.TemporalEffectiveBatchNorm1d(T, 3)).eval()
+    with torch.no_grad():
+        net[1].scale.copy_(torch.linspace(0.5, 1.5, T))
+    x = torch.randn(T, 2, 4)  # N=2 differs from C=3, so the 1d layer reads [T, N, C] as a sequence
+    state = fnsnn_nn.init_state(net, x)
+    y, new_state = fnsnn_nn.apply(net, x, state)
+    torch.testing.assert_close(y, net(x))
+    assert int(new_state["1"]["t"]) == 0  # a whole sequence does not advance the single-step counter
+    params = dict(net.named_parameters())
+    g = torch.func.grad(lambda p: torch.func.functional_call(net, p, (x,)).square().sum())(params)
+    assert g["1.scale"].shape == (T,) and g["1.scale"].abs().sum() > 0
 
 
 def test_temporal_effective_bn_checkpoint_keys_both_layouts():
