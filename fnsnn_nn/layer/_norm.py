@@ -134,9 +134,10 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
     (one dim more than a step) runs it as ``'m'`` would, without touching ``t``.
     For the 1d layer a 3-dim input is a sequence ``[T, N, C]`` when only its dim 2 is
     ``C`` and a step ``[N, C, L]`` when its dim 1 is ``C``; the shape ``(T, C, C)`` fits
-    both and raises at the start of a sequence (set ``step_mode='m'`` for sequences). ``state_dict`` uses 2.0.0's keys
-    (``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked``,
-    ``scale``); checkpoints with the older ``bn.*`` keys load too.
+    both and raises at the start of a sequence (set ``step_mode='m'`` for sequences).
+    ``state_dict`` uses 2.0.0's keys (``weight``, ``bias``, ``running_mean``,
+    ``running_var``, ``num_batches_tracked``, ``scale``); checkpoints with the older
+    ``bn.*`` keys load too.
 
     Args:
         T: number of time steps.
@@ -215,7 +216,8 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
             if self._mid_sequence():
                 raise ValueError(f"{type(self).__name__}: got a whole sequence of shape {tuple(x.shape)} after "
                                  f"single steps; call fnsnn_nn.functional.reset_net(net) first.")
-            return self._scale_sequence(x, seq_to_ann_forward(x, self.bn))
+            self._check_sequence(x)
+            return core.temporal_scale_multi_step(seq_to_ann_forward(x, self.bn), scale=self.scale)
         return super().forward(x)
 
     def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -236,14 +238,15 @@ class TemporalEffectiveBatchNormNd(MemoryModule):
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         step_input(self, x_seq, True)
-        self._check_channels(x_seq, 2, "a sequence [T, N, C, ...]")
-        return self._scale_sequence(x_seq, self.bn(x_seq))
+        self._check_sequence(x_seq)
+        return core.temporal_scale_multi_step(self.bn(x_seq), scale=self.scale)
 
-    def _scale_sequence(self, x_seq: torch.Tensor, z_seq: torch.Tensor) -> torch.Tensor:
+    def _check_sequence(self, x_seq: torch.Tensor) -> None:
+        """Before the BatchNorm runs (and moves its statistics): ``T`` steps of ``C`` channels."""
         if x_seq.shape[0] != self.scale.shape[0]:
             raise ValueError(f"{type(self).__name__}: the input has T={x_seq.shape[0]} steps but the layer was "
                              f"built with T={self.scale.shape[0]} (input shape {tuple(x_seq.shape)}).")
-        return core.temporal_scale_multi_step(z_seq, scale=self.scale)
+        self._check_channels(x_seq, 2, "a sequence [T, N, C, ...]")
 
     def extra_repr(self) -> str:
         return f"T={self.scale.shape[0]}, step_mode={self.step_mode}"

@@ -346,8 +346,19 @@ def test_temporal_effective_bn_1d_three_dim_inputs():
     with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: the input has T=2 steps but the layer was "
                                          r"built with T=4"):
         m(torch.randn(2, 5, 3))
+    m2 = layer.TemporalEffectiveBatchNorm2d(4, 3)  # a sequence with the wrong C: named, before BN statistics move
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm2d: expected a sequence \[T, N, C, \.\.\.\] "
+                                         r"with C=3 \(step_mode='s'\), got shape \(4, 2, 5, 2, 2\)"):
+        m2(torch.randn(4, 2, 5, 2, 2))
+    with pytest.raises(ValueError, match=r"the input has T=3 steps but the layer was built with T=4"):
+        m2(torch.randn(3, 2, 3, 2, 2))
+    assert int(m2.num_batches_tracked) == 0 and torch.equal(m2.running_mean, torch.zeros(3))
     m.step_mode = "m"
     assert m(torch.randn(4, 2, 3)).shape == (4, 2, 3)
+    tracked = int(m.num_batches_tracked)
+    with pytest.raises(ValueError, match=r"the input has T=2 steps but the layer was built with T=4"):
+        m(torch.randn(2, 2, 3))
+    assert int(m.num_batches_tracked) == tracked  # the failed call did not touch the statistics
     with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: expected a sequence \[T, N, C, \.\.\.\] "
                                          r"with C=3 \(step_mode='m'\), got shape \(4, 2, 5\)"):
         m(torch.randn(4, 2, 5))
