@@ -141,7 +141,8 @@ def _accepts_backend(factory) -> bool:
     return any(p.name == "backend" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-def _lif(owner: str, backend: str, spiking_neuron=None, kwargs=None, v_threshold: float = 1.0) -> nn.Module:
+def _inner_neuron(owner: str, backend: str, spiking_neuron=None, kwargs=None,
+                  v_threshold: float = 1.0) -> nn.Module:
     """One inner neuron in step mode 'm', as SpikingJelly 2.0.0 builds it.
 
     Without ``spiking_neuron``: a LIF neuron with this position's defaults (tau 2, detach_reset,
@@ -224,10 +225,10 @@ class SpikingSelfAttention(_SpikingBlock):
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.scale = 0.125
         self.qkv_conv_bn = _conv_bn(dim, 3)
-        self.qkv_lif = _lif(name, backend, spiking_neuron, kwargs)
-        self.attn_lif = _lif(name, backend, spiking_neuron, kwargs, 0.5)
+        self.qkv_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
+        self.attn_lif = _inner_neuron(name, backend, spiking_neuron, kwargs, 0.5)
         self.proj_conv_bn = _conv_bn(dim, 1)
-        self.proj_lif = _lif(name, backend, spiking_neuron, kwargs)
+        self.proj_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
         self._backend = backend
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
@@ -265,10 +266,10 @@ class QKAttention(_SpikingBlock):
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self._qka_type = qka_type
         self.qk_conv_bn = _conv_bn(dim, 2)
-        self.qk_lif = _lif(name, backend, spiking_neuron, kwargs)
-        self.attn_lif = _lif(name, backend, spiking_neuron, kwargs, 0.5)
+        self.qk_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
+        self.attn_lif = _inner_neuron(name, backend, spiking_neuron, kwargs, 0.5)
         self.proj_conv_bn = _conv_bn(dim, 1)
-        self.proj_lif = _lif(name, backend, spiking_neuron, kwargs)
+        self.proj_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
         self._backend = backend
 
     @property
