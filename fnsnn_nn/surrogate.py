@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from fnsnn import surrogate as _core
+from fnsnn.neurons import ilif as _ilif
 from fnsnn._checks import _describe, check_tensor
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "FakeNumericalGradient",
     "DeterministicPass",
     "PoissonPass",
+    "MultiLevelSpikeCount",
     "SquarewaveFourierSeries",
     "heaviside",
     "sigmoid",
@@ -313,6 +315,30 @@ class PoissonPass(SurrogateFunctionBase):
         if generator is None and isinstance(x, torch.Tensor):
             generator = self._generator(x.device)
         return self.core(x, generator)
+
+
+class MultiLevelSpikeCount(SurrogateFunctionBase):
+    """Shell of :class:`fnsnn.MultiLevelSpikeCount`, ILIFNode's spike-count function.
+
+    Args:
+        max_spike_count: largest count ``D`` (int >= 1).
+        spiking: counts with straight-through gradient (True) or ``clamp(x, 0, D)`` (False).
+        grad_window: ``(grad_min, grad_max)`` where the gradient is 1; default ``(0, D)``.
+    """
+
+    core_type = _ilif.MultiLevelSpikeCount
+
+    def __init__(self, max_spike_count: int, spiking: bool = True,
+                 grad_window: Optional[Tuple[float, float]] = None):
+        if grad_window is None:
+            grad_min, grad_max = 0.0, None
+        else:
+            if not isinstance(grad_window, (tuple, list)) or len(grad_window) != 2:
+                raise TypeError(f"MultiLevelSpikeCount: `grad_window` must be a (grad_min, grad_max) pair or None, "
+                                f"got {_describe(grad_window)}.")
+            grad_min, grad_max = grad_window
+        super().__init__(_ilif.MultiLevelSpikeCount(max_spike_count, grad_min, grad_max, spiking))
+
 
 
 # --------------------------------------------------------------------------- #

@@ -19,3 +19,12 @@ def test_readme_has_examples():
 def test_readme_block_runs(index):
     namespace = {"__name__": f"readme_block_{index}"}
     exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), namespace)
+
+
+def test_readme_bridge_section_lists_the_calibration_batch_forms():
+    text = README.read_text()
+    bridge = text[text.index("### ANN-to-SNN conversion (`bridge`)"):text.index("## Speed")]
+    bridge = " ".join(bridge.split())
+    for form in ("input tensor", "`(input, label)`", "`(input,)`", "a list", "a dict", '`"input"`',
+                 "first tensor value", "numpy arrays", "empty batch or dataloader raises a `ValueError`"):
+        assert form in bridge, form

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -49,17 +49,35 @@ class SeqToANNContainer(nn.Sequential, MultiStepModule):
 class StepModeContainer(nn.Sequential, StepModule):
     """Give single-step children a step mode: ``'m'`` loops time (``stateful``) or folds it into the batch.
 
+    Two call forms are accepted: the seed's ``StepModeContainer(stateful, *modules)``
+    (step mode ``'s'``) and SpikingJelly 2.0.0's ``StepModeContainer(stateful, step_mode, *modules)``;
+    ``step_mode`` may also be given by keyword.
+
     Args:
         stateful: True if a child keeps state across steps (loop), False to fold ``[T, N]`` into one batch.
-        *args: the child modules, in single-step mode.
+        *args: an optional step mode (``'s'`` or ``'m'``) followed by the child modules, in single-step mode.
+        step_mode: ``'s'`` or ``'m'`` (keyword form); default ``'s'``.
     """
 
-    def __init__(self, stateful: bool, *args):
+    def __init__(self, stateful: bool, *args, step_mode: Optional[str] = None):
         check_bool("StepModeContainer", "stateful", stateful)
+        if args and isinstance(args[0], str):
+            if step_mode is not None:
+                raise TypeError(f"StepModeContainer: the step mode was given twice, as the second positional "
+                                f"argument {args[0]!r} and as step_mode={step_mode!r}; give it once.")
+            step_mode, args = args[0], args[1:]
+            if step_mode not in ("s", "m"):
+                raise ValueError(f"StepModeContainer: the second positional argument {step_mode!r} is neither a "
+                                 f"step mode ('s' or 'm') nor a module; call StepModeContainer(stateful, *modules) "
+                                 f"or StepModeContainer(stateful, step_mode, *modules).")
+        for i, m in enumerate(args):
+            if isinstance(m, str):
+                raise TypeError(f"StepModeContainer: argument {i + 2} is the string {m!r} after the modules began; "
+                                f"the step mode can only come right after `stateful` (or as step_mode=...).")
         super().__init__(*args)
         _check_single_step("StepModeContainer", self)
         self.stateful = stateful
-        self.step_mode = "s"
+        self.step_mode = "s" if step_mode is None else step_mode
 
     def forward(self, x: torch.Tensor):
         run = lambda z: nn.Sequential.forward(self, z)  # noqa: E731

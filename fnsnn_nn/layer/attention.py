@@ -8,6 +8,10 @@ in multi-step mode on ``[T, N, C, L]`` spikes.
 
 from __future__ import annotations
 
+import copy
+import inspect
+from typing import Any, Callable, Optional
+
 import torch
 import torch.nn as nn
 
@@ -114,8 +118,53 @@ def _conv_bn(dim: int, width: int) -> SeqToANNContainer:
                              nn.BatchNorm1d(width * dim))
 
 
-def _lif(backend: str, v_threshold: float = 1.0) -> LIFNode:
-    return LIFNode(tau=2.0, v_threshold=v_threshold, detach_reset=True, step_mode="m", backend=backend)
+def _neuron_choice(owner: str, backend, spiking_neuron):
+    """Split the seed's ``backend`` from 2.0.0's ``spiking_neuron`` (which 2.0.0 takes at the same position)."""
+    if not isinstance(backend, str) and callable(backend):
+        if spiking_neuron is not None:
+            raise TypeError(f"{owner}: got a neuron class both in place of `backend` ({backend!r}) and as "
+                            f"spiking_neuron={spiking_neuron!r}; give it once.")
+        backend, spiking_neuron = "auto", backend
+    if not isinstance(backend, str):
+        raise TypeError(f"{owner}: `backend` must be a str such as 'torch', got {type(backend).__name__}.")
+    if spiking_neuron is not None and not callable(spiking_neuron):
+        raise TypeError(f"{owner}: `spiking_neuron` must be a neuron class (or a callable building one) or None, "
+                        f"got {type(spiking_neuron).__name__}.")
+    return backend, spiking_neuron
+
+
+def _accepts_backend(factory) -> bool:
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "backend" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _inner_neuron(owner: str, backend: str, spiking_neuron=None, kwargs=None,
+                  v_threshold: float = 1.0) -> nn.Module:
+    """One inner neuron in step mode 'm', as SpikingJelly 2.0.0 builds it.
+
+    Without ``spiking_neuron``: a LIF neuron with this position's defaults (tau 2, detach_reset,
+    ``v_threshold``), overridden by ``kwargs``. With it: ``spiking_neuron(**kwargs)``, plus ``backend``
+    when the class takes one.
+    """
+    kwargs = dict(kwargs or {})
+    if kwargs.get("step_mode", "m") != "m":
+        raise ValueError(f"{owner}: the inner neurons run whole [T, N, ...] sequences, so step_mode must be 'm', "
+                         f"got step_mode={kwargs['step_mode']!r}.")
+    if spiking_neuron is None:
+        factory, params = LIFNode, dict(tau=2.0, v_threshold=v_threshold, detach_reset=True, backend=backend)
+    else:
+        factory, params = spiking_neuron, {}
+        if _accepts_backend(spiking_neuron):
+            params["backend"] = backend
+        elif backend not in ("auto", "torch"):
+            raise ValueError(f"{owner}: backend={backend!r} was asked for but spiking_neuron={spiking_neuron!r} "
+                             f"takes no `backend` argument.")
+    params.update(copy.deepcopy(kwargs))
+    params["step_mode"] = "m"
+    return factory(**params)
 
 
 class _SpikingBlock(nn.Module):
@@ -159,20 +208,27 @@ class SpikingSelfAttention(_SpikingBlock):
         dim: number of channels ``C``.
         num_heads: number of heads (divides ``dim``).
         backend: backend of the inner LIF neurons (``'torch'``, ``'triton'``, ``'auto'``).
+        spiking_neuron: SpikingJelly 2.0.0's argument: the class of the three inner neurons; ``None`` keeps
+            the LIF neurons with each position's defaults. 2.0.0 takes it third, so a class given in
+            place of ``backend`` is read as ``spiking_neuron``.
+        **kwargs: 2.0.0's neuron arguments, passed to every inner neuron (``step_mode`` must stay ``'m'``).
     """
 
     lif_names = ("qkv_lif", "attn_lif", "proj_lif")
 
-    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto"):
-        check_heads("SpikingSelfAttention", dim, num_heads)
+    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto",
+                 spiking_neuron: Optional[Callable[..., nn.Module]] = None, **kwargs: Any):
+        name = type(self).__name__
+        check_heads(name, dim, num_heads)
+        backend, spiking_neuron = _neuron_choice(name, backend, spiking_neuron)
         super().__init__()
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.scale = 0.125
         self.qkv_conv_bn = _conv_bn(dim, 3)
-        self.qkv_lif = _lif(backend)
-        self.attn_lif = _lif(backend, 0.5)
+        self.qkv_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
+        self.attn_lif = _inner_neuron(name, backend, spiking_neuron, kwargs, 0.5)
         self.proj_conv_bn = _conv_bn(dim, 1)
-        self.proj_lif = _lif(backend)
+        self.proj_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
         self._backend = backend
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
@@ -194,22 +250,26 @@ class QKAttention(_SpikingBlock):
         num_heads: number of heads (divides ``dim``).
         qka_type: ``'token'`` (a mask per token, default) or ``'channel'``; read-only afterwards.
         backend: backend of the inner LIF neurons.
+        spiking_neuron, **kwargs: SpikingJelly 2.0.0's neuron arguments, as for :class:`SpikingSelfAttention`.
     """
 
     lif_names = ("qk_lif", "attn_lif", "proj_lif")
 
-    def __init__(self, dim: int, num_heads: int = 8, qka_type: str = "token", backend: str = "auto"):
-        check_heads(type(self).__name__, dim, num_heads)
+    def __init__(self, dim: int, num_heads: int = 8, qka_type: str = "token", backend: str = "auto",
+                 spiking_neuron: Optional[Callable[..., nn.Module]] = None, **kwargs: Any):
+        name = type(self).__name__
+        check_heads(name, dim, num_heads)
         if qka_type not in core.QKA_TYPES:
-            raise ValueError(f"{type(self).__name__}: `qka_type` must be 'token' or 'channel', got {qka_type!r}.")
+            raise ValueError(f"{name}: `qka_type` must be 'token' or 'channel', got {qka_type!r}.")
+        backend, spiking_neuron = _neuron_choice(name, backend, spiking_neuron)
         super().__init__()
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self._qka_type = qka_type
         self.qk_conv_bn = _conv_bn(dim, 2)
-        self.qk_lif = _lif(backend)
-        self.attn_lif = _lif(backend, 0.5)
+        self.qk_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
+        self.attn_lif = _inner_neuron(name, backend, spiking_neuron, kwargs, 0.5)
         self.proj_conv_bn = _conv_bn(dim, 1)
-        self.proj_lif = _lif(backend)
+        self.proj_lif = _inner_neuron(name, backend, spiking_neuron, kwargs)
         self._backend = backend
 
     @property
@@ -231,12 +291,14 @@ class QKAttention(_SpikingBlock):
 class TokenQKAttention(QKAttention):
     """``QKAttention(..., qka_type='token')``."""
 
-    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto"):
-        super().__init__(dim, num_heads, qka_type="token", backend=backend)
+    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto",
+                 spiking_neuron: Optional[Callable[..., nn.Module]] = None, **kwargs: Any):
+        super().__init__(dim, num_heads, "token", backend, spiking_neuron, **kwargs)
 
 
 class ChannelQKAttention(QKAttention):
     """``QKAttention(..., qka_type='channel')``."""
 
-    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto"):
-        super().__init__(dim, num_heads, qka_type="channel", backend=backend)
+    def __init__(self, dim: int, num_heads: int = 8, backend: str = "auto",
+                 spiking_neuron: Optional[Callable[..., nn.Module]] = None, **kwargs: Any):
+        super().__init__(dim, num_heads, "channel", backend, spiking_neuron, **kwargs)

@@ -1,38 +1,14 @@
-"""ILIFNode and its MultiLevelSpikeCount spike function: shells of :mod:`fnsnn.neurons.ilif`."""
+"""ILIFNode: shell of :mod:`fnsnn.neurons.ilif` (its spike function lives in :mod:`fnsnn_nn.surrogate`)."""
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
 
 import fnsnn
-from fnsnn._checks import _describe
 from fnsnn.neurons import ilif as _core
 
-from ..surrogate import SurrogateFunctionBase
+from ..surrogate import MultiLevelSpikeCount
 from .lif import LIFNode
-
-
-class MultiLevelSpikeCount(SurrogateFunctionBase):
-    """Shell of :class:`fnsnn.MultiLevelSpikeCount`.
-
-    Args:
-        max_spike_count: largest count ``D`` (int >= 1).
-        spiking: counts with straight-through gradient (True) or ``clamp(x, 0, D)`` (False).
-        grad_window: ``(grad_min, grad_max)`` where the gradient is 1; default ``(0, D)``.
-    """
-
-    core_type = _core.MultiLevelSpikeCount
-
-    def __init__(self, max_spike_count: int, spiking: bool = True,
-                 grad_window: Optional[Tuple[float, float]] = None):
-        if grad_window is None:
-            grad_min, grad_max = 0.0, None
-        else:
-            if not isinstance(grad_window, (tuple, list)) or len(grad_window) != 2:
-                raise TypeError(f"MultiLevelSpikeCount: `grad_window` must be a (grad_min, grad_max) pair or None, "
-                                f"got {_describe(grad_window)}.")
-            grad_min, grad_max = grad_window
-        super().__init__(_core.MultiLevelSpikeCount(max_spike_count, grad_min, grad_max, spiking))
 
 
 def _is_spiking_count(fn) -> bool:

@@ -287,15 +287,18 @@ class GatedLIFNode(MemoryModule):
         return dict(cfg, conduct=self._per_channel(self.conduct, x_seq, 1),
                     surrogate_function=self.surrogate_function)
 
+    def _memory_tensor(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """Memory ``name`` as a tensor for the step ``like``: checked if stored, filled if a number."""
+        value = getattr(self, name)
+        if isinstance(value, torch.Tensor):
+            self.check_memory(name, value, like)
+            return value
+        return torch.full_like(like, float(value))
+
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         self._check_input(x_seq)
         like = x_seq[0]
-        if isinstance(self.v, torch.Tensor) and isinstance(self.spike, torch.Tensor):
-            self.check_memory("v", self.v, like)
-            self.check_memory("spike", self.spike, like)
-            state = GatedLIFState(self.v, self.spike)
-        else:
-            state = fnsnn.gated_lif_init_state(like)
+        state = GatedLIFState(*(self._memory_tensor(name, like) for name in ("v", "spike")))
         spike_seq, state = fnsnn.gated_lif_multi_step(x_seq, state, **self.core_config(x_seq))
         self.v, self.spike = state
         return spike_seq

@@ -1,8 +1,8 @@
 """PSN, MaskedPSN and SlidingPSN: shells of :mod:`fnsnn.neurons.psn`.
 
 Parameters carry SpikingJelly's names and shapes (``weight``, ``bias``, and
-the ``_lambda_`` buffer of MaskedPSN), so SpikingJelly state dicts load
-directly. In ``step_mode='m'`` each call is a whole sequence started from
+the ``_lambda_``, ``mask0``, ``mask1`` buffers of MaskedPSN), so SpikingJelly
+state dicts load directly. In ``step_mode='m'`` each call is a whole sequence started from
 rest, as in SpikingJelly: the stored memory is neither read nor written. To
 continue a sequence chunk by chunk, call the core functions with an explicit
 state.
@@ -74,8 +74,13 @@ class MaskedPSN(MemoryModule):
     """Masked parallel spiking neuron; see :func:`fnsnn.masked_psn_multi_step` and :func:`fnsnn.masked_psn_step`.
 
     Single-step mode runs only the fully masked neuron (``lambda_ >= 1``) and at
-    most ``T`` steps between resets; the memory ``history`` holds the inputs
-    seen so far and ``time_step`` reads their number.
+    most ``T`` steps between resets. The memories carry the seed's names: ``queue``
+    holds the inputs seen so far, ``[time_step, *x.shape]`` (the core state's
+    ``history``; the seed keeps a list of the last ``k`` flattened inputs), and
+    ``time_step`` their number (an int64 scalar tensor after the first step).
+    The buffers ``mask0`` (the order-``k`` band) and ``mask1`` (ones) follow from
+    ``k`` and ``T``; they are stored so SpikingJelly checkpoints interchange, and
+    a checkpoint whose masks disagree with ``k``, ``T`` does not load.
 
     Args:
         k: the order, ``1 <= k <= T``.
@@ -94,12 +99,15 @@ class MaskedPSN(MemoryModule):
             raise ValueError(f"MaskedPSN: the order `k`={k} exceeds the number of time steps T={T}; "
                              f"need 1 <= k <= T.")
         check_number("MaskedPSN", "lambda_init", lambda_init, allow_tensor=False)
-        self.register_memory("history", None)
+        self.register_memory("time_step", 0)
+        self.register_memory("queue", None)
         self.step_mode = step_mode
         self.surrogate_function = _default_surrogate("MaskedPSN", surrogate_function)
         self.register_buffer("_lambda_", torch.as_tensor(float(lambda_init)))
         self.weight = nn.Parameter(_kaiming_square(self.T))
         self.bias = nn.Parameter(torch.full((self.T, 1), -1.0))
+        for name in ("mask0", "mask1"):
+            self.register_buffer(name, self._mask(name, torch.float32, None))
 
     @property
     def lambda_(self) -> torch.Tensor:
@@ -112,17 +120,19 @@ class MaskedPSN(MemoryModule):
         with torch.no_grad():
             self._lambda_.fill_(value)
 
-    @property
-    def time_step(self) -> int:
-        """Number of single steps taken since the last reset."""
-        return self.history.shape[0] if isinstance(self.history, torch.Tensor) else 0
+    def _mask(self, name: str, dtype: torch.dtype, device) -> torch.Tensor:
+        """``mask0`` (lambda = 1) or ``mask1`` (lambda = 0) for this module's ``k`` and ``T``."""
+        ones = torch.ones(self.T, self.T, dtype=dtype, device=device)
+        return fnsnn.masked_psn_weight(ones, k=self.k, lambda_=1.0 if name == "mask0" else 0.0)
 
     def masked_weight(self) -> torch.Tensor:
         """The ``[T, T]`` weight under the current mask; see :func:`fnsnn.masked_psn_weight`."""
         return fnsnn.masked_psn_weight(self.weight, k=self.k, lambda_=self._lambda_)
 
     def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        return fnsnn.masked_psn_init_state(self.single_step_input(x))._asdict()
+        like = self.single_step_input(x)
+        history = fnsnn.masked_psn_init_state(like).history
+        return {"time_step": torch.zeros((), dtype=torch.long, device=like.device), "queue": history}
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
@@ -132,13 +142,25 @@ class MaskedPSN(MemoryModule):
             raise ValueError(f"MaskedPSN: single-step mode needs lambda_ >= 1 (the fully masked, causal neuron), "
                              f"got lambda_={lam}; use step_mode='m' or set module.lambda_ = 1.")
         state = None
-        if isinstance(self.history, torch.Tensor):
-            self.check_memory("history", self.history, x, (self.history.shape[0], *x.shape))
-            state = MaskedPSNState(self.history)
+        if isinstance(self.queue, torch.Tensor):
+            self.check_memory("queue", self.queue, x, (self.queue.shape[0], *x.shape))
+            self._check_time_step()
+            state = MaskedPSNState(self.queue)
         spike, state = fnsnn.masked_psn_step(x, state, weight=self.weight, bias=self.bias, k=self.k,
                                              surrogate_function=self.surrogate_function)
-        self.history = state.history
+        self.queue = state.history
+        self.time_step = torch.full((), state.history.shape[0], dtype=torch.long, device=x.device)
         return spike
+
+    def _check_time_step(self) -> None:
+        """``time_step`` must count the inputs in ``queue`` (it can differ only in a hand-made state)."""
+        t = self.time_step
+        if isinstance(t, torch.Tensor) and (torch._C._are_functorch_transforms_active()
+                                            or torch.compiler.is_compiling()):
+            return  # the value cannot be read here; `queue` alone decides
+        if int(t) != self.queue.shape[0]:
+            raise ValueError(f"MaskedPSN: memory `time_step`={int(t)} but `queue` holds {self.queue.shape[0]} "
+                             f"inputs; they must agree (call fnsnn_nn.functional.reset_net(net) to start over).")
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         return fnsnn.masked_psn_multi_step(x_seq, weight=self.weight, bias=self.bias, k=self.k,
@@ -146,15 +168,15 @@ class MaskedPSN(MemoryModule):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
-        # SpikingJelly stores its two masks as buffers; here they follow from k and T, so accept and check them.
+        # The two masks follow from k and T; a checkpoint made for another k or T must not load.
         for name in ("mask0", "mask1"):
-            value = state_dict.pop(prefix + name, None)
-            if value is None:
+            value = state_dict.get(prefix + name)
+            if not isinstance(value, torch.Tensor):
                 continue
-            ones = torch.ones(self.T, self.T, dtype=value.dtype, device=value.device)
-            want = fnsnn.masked_psn_weight(ones, k=self.k, lambda_=1.0 if name == "mask0" else 0.0)
-            if tuple(value.shape) != (self.T, self.T) or not torch.equal(value, want):
+            if tuple(value.shape) != (self.T, self.T) or \
+                    not torch.equal(value, self._mask(name, value.dtype, value.device)):
                 error_msgs.append(f"MaskedPSN: {prefix + name} does not match this module's k={self.k}, T={self.T}.")
+                state_dict.pop(prefix + name)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
@@ -165,7 +187,9 @@ class MaskedPSN(MemoryModule):
 class SlidingPSN(MemoryModule):
     """Sliding parallel spiking neuron; see :func:`fnsnn.sliding_psn_step` and :func:`fnsnn.sliding_psn_multi_step`.
 
-    The memory ``history`` holds the last ``k - 1`` inputs of single-step mode.
+    The memory ``queue`` (the seed's name; the core state's ``history``) holds the
+    last ``k - 1`` inputs of single-step mode, ``[k - 1, *x.shape]``, zeros at rest
+    (the seed keeps a list of up to ``k`` flattened inputs).
 
     Args:
         k: the order (>= 1).
@@ -180,7 +204,7 @@ class SlidingPSN(MemoryModule):
         super().__init__()
         self.k = _check_int("SlidingPSN", "k", k)
         check_bool("SlidingPSN", "exp_init", exp_init)
-        self.register_memory("history", None)
+        self.register_memory("queue", None)
         self.step_mode = step_mode
         self.surrogate_function = _default_surrogate("SlidingPSN", surrogate_function)
         self.backend = backend
@@ -212,18 +236,18 @@ class SlidingPSN(MemoryModule):
         return fnsnn.sliding_psn_gemm_weight(self.weight, T)
 
     def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        return fnsnn.sliding_psn_init_state(self.single_step_input(x), k=self.k)._asdict()
+        return {"queue": fnsnn.sliding_psn_init_state(self.single_step_input(x), k=self.k).history}
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"SlidingPSN: input must be a tensor, got {_describe(x)}.")
         state = None
-        if isinstance(self.history, torch.Tensor):
-            self.check_memory("history", self.history, x, (self.k - 1, *x.shape))
-            state = SlidingPSNState(self.history)
+        if isinstance(self.queue, torch.Tensor):
+            self.check_memory("queue", self.queue, x, (self.k - 1, *x.shape))
+            state = SlidingPSNState(self.queue)
         spike, state = fnsnn.sliding_psn_step(x, state, weight=self.weight, bias=self.bias,
                                               surrogate_function=self.surrogate_function)
-        self.history = state.history
+        self.queue = state.history
         return spike
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:

@@ -162,3 +162,56 @@ def test_td_mha_parity(config, dtype):
     m = None if kind is None else _mha_mask(kind, dtype, L, S)
     kw = dict(attn_mask=m, is_causal=config.get("is_causal", False))
     torch.testing.assert_close(ours(q, k, v, **kw)[0], theirs(q, k, v, **kw)[0], **TOL[dtype])
+
+
+# What each SDPA_CALLS entry asks of the attention: (uses the mask, is_causal, scale).
+SDPA_CONFIG = {
+    "positional_mask": (True, False, None), "positional_mask_dropout": (True, False, None),
+    "positional_causal": (False, True, None), "keyword_mask_scale": (True, False, 0.25),
+    "positional_mask_keyword_scale": (True, False, 0.4), "causal_scale": (False, True, 0.25),
+}
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["bool", "float"])
+@pytest.mark.parametrize("call", sorted(SDPA_CALLS))
+def test_sdpa_rewrite_equals_spikingjelly_td_module(call, kind, dtype):
+    # The converter's rewrite of each call form (positional or keyword mask, dropout_p, is_causal, scale)
+    # gives what SpikingJelly 2.0.0's TDScaledDotProductAttention gives for the same attention.
+    from spikingjelly.activation_based.ann2snn.operators import TDScaledDotProductAttention as SJ
+    assert set(SDPA_CONFIG) == set(SDPA_CALLS)
+    uses_mask, is_causal, scale = SDPA_CONFIG[call]
+    q, k, v = _qkv(dtype, seed=5)
+    m = _mask(kind, dtype, seed=6)
+    out = Converter(None).replace_by_td_operators(_Call(SDPA_CALLS[call]))(q, k, v, m)
+    theirs = SJ(is_causal=is_causal, scale=scale)(q, k, v, attn_mask=m if uses_mask else None)
+    torch.testing.assert_close(out, theirs, **TOL[dtype])
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["bool", "float", "bool3d"])
+@pytest.mark.parametrize("lengths", [(L, S), (S, L)])
+def test_td_mha_parity_positional_cross_attention(lengths, kind, dtype):
+    # nn.MultiheadAttention's positional order (query, key, value, key_padding_mask, need_weights, attn_mask)
+    # on cross-attention (query length != key length), against 2.0.0 and the cumulative identity.
+    from spikingjelly.activation_based.ann2snn.operators import TDMultiheadAttention as SJ
+    rows, cols = lengths
+    torch.manual_seed(0)
+    ours = td.TDMultiheadAttention(E, H, dtype=dtype)
+    theirs = SJ(E, H, dtype=dtype)
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(T, N, rows, E, generator=g, dtype=dtype)
+    memory = torch.randn(T, N, cols, E, generator=g, dtype=dtype)
+    m = _mha_mask(kind, dtype, rows, cols)
+    out = ours(x, memory, memory, None, False, m)[0]
+    torch.testing.assert_close(out, theirs(x, memory, memory, None, False, m)[0], **TOL[dtype])
+    ann = nn.MultiheadAttention(E, H, batch_first=True, dtype=dtype)
+    ann.load_state_dict({"in_proj_weight": torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]),
+                         "in_proj_bias": torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]),
+                         "out_proj.weight": ours.out_proj.weight, "out_proj.bias": ours.out_proj.bias})
+    with torch.no_grad():
+        ref = torch.stack([ann(a, b, b, None, False, m)[0] for a, b in zip(x.cumsum(0), memory.cumsum(0))])
+    torch.testing.assert_close(out.detach().cumsum(0), ref, **TOL[dtype])

@@ -319,6 +319,34 @@ def test_gated_lif_shell_memories_and_door():
     torch.testing.assert_close(torch.sigmoid(m.linear_decay), torch.full((2,), 0.5 / 6))
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("kind", ["tensor", "float"])
+def test_gated_lif_uses_a_user_set_v_without_spike(kind):
+    # A v set by hand (spike left at its reset value) is the starting potential, as in SpikingJelly 2.0.0.
+    sj_neuron, _ = _sj()
+    T = 3
+    theirs = sj_neuron.GatedLIFNode(T, inplane=2)
+    ours = neuron.GatedLIFNode(T, inplane=2)
+    with torch.no_grad():
+        for name in GATED_PARAMS:
+            getattr(ours, name).copy_(getattr(theirs, name))
+    x = _input(T, (4, 2, 3, 2), 5, torch.float32)
+    v0 = torch.linspace(-0.5, 1.5, x[0].numel()).view_as(x[0]) if kind == "tensor" else 0.75
+    ours.v, theirs.v = v0, v0
+    assert not isinstance(ours.spike, torch.Tensor)
+    want, final = fnsnn.gated_lif_multi_step(
+        x, fnsnn.GatedLIFState(torch.as_tensor(v0).expand_as(x[0]).clone(), torch.zeros_like(x[0])),
+        **ours.core_config(x))
+    y = ours(x)
+    torch.testing.assert_close(y, want, rtol=0, atol=0)
+    torch.testing.assert_close(ours.v, final.v)
+    torch.testing.assert_close(y, theirs(x))
+    torch.testing.assert_close(ours.v, theirs.v)
+    rest = neuron.GatedLIFNode(T, inplane=2)
+    rest.load_state_dict(ours.state_dict())
+    assert not torch.equal(rest(x), y) or not torch.equal(rest.v, ours.v)  # the set v made a difference
+
+
 # -- non-spiking integrators ------------------------------------------------------------------------------
 
 DECODES = [None, "max-mem", "max-abs-mem", "mean-mem", "last_mem"]

@@ -423,7 +423,7 @@ def test_shells_equal_core():
         s = SlidingPSN(K0, step_mode="m", backend=backend)
         want = fnsnn.sliding_psn_multi_step(x, weight=s.weight, bias=s.bias, backend=backend)[0]
         torch.testing.assert_close(s(x), want, rtol=0, atol=0)
-        assert s.history is None  # multi-step mode reads and writes no memory, as in SpikingJelly
+        assert s.queue is None  # multi-step mode reads and writes no memory, as in SpikingJelly
 
 
 def test_shell_single_step_equals_multi_step_and_reset():
@@ -435,10 +435,10 @@ def test_shell_single_step_equals_multi_step_and_reset():
         module.step_mode = "m"
         torch.testing.assert_close(ys, module(x), rtol=0, atol=0)
         module.step_mode = "s"
-    assert m.time_step == T0 and m.history.shape == x.shape
-    assert s.history.shape == (K0 - 1, 3, 2)
+    assert m.time_step == T0 and m.queue.shape == x.shape
+    assert s.queue.shape == (K0 - 1, 3, 2)
     reset_net(torch.nn.Sequential(m, s))
-    assert m.history is None and m.time_step == 0 and s.history is None
+    assert m.queue is None and m.time_step == 0 and s.queue is None
     # After a reset a new batch size is fine.
     assert m(x[0, :1]).shape == (1, 2) and s(x[0, :1]).shape == (1, 2)
 
@@ -447,9 +447,9 @@ def test_shell_detach_cuts_history_graph():
     x = _input(T0, 2, ()).requires_grad_(True)
     s = SlidingPSN(K0)
     s(x[0])
-    assert s.history.requires_grad
+    assert s.queue.requires_grad
     s.detach()
-    assert not s.history.requires_grad
+    assert not s.queue.requires_grad
 
 
 def test_explicit_state_door_streams():
@@ -458,12 +458,12 @@ def test_explicit_state_door_streams():
         net = torch.nn.Sequential(torch.nn.Identity(), module)
         state = fnsnn_nn.init_state(net, x[0])
         key = [k for k in state if k][0]
-        assert set(state[key]) == {"history"}
+        assert set(state[key]) == ({"time_step", "queue"} if isinstance(module, MaskedPSN) else {"queue"})
         ys = []
         for x_t in x.unbind(0):
             y, state = fnsnn_nn.apply(net, x_t, state)
             ys.append(y)
-        assert module.history is None  # apply leaves the module's own memory alone
+        assert module.queue is None  # apply leaves the module's own memory alone
         module.step_mode = "m"
         torch.testing.assert_close(torch.stack(ys), module(x), rtol=0, atol=0)
 
@@ -483,9 +483,11 @@ def test_psn_step_mode_and_set_step_mode():
 def test_state_dict_round_trip_and_sj_masks():
     sj = _sj().MaskedPSN(2, 4, lambda_init=0.7)
     ours = MaskedPSN(2, 4)
-    ours.load_state_dict(sj.state_dict())
-    assert set(ours.state_dict()) == {"_lambda_", "weight", "bias"}
+    ours.load_state_dict(sj.state_dict(), strict=True)
+    assert set(ours.state_dict()) == {"_lambda_", "weight", "bias", "mask0", "mask1"}
     torch.testing.assert_close(ours.weight, sj.weight, rtol=0, atol=0)
+    sj.load_state_dict(ours.state_dict(), strict=True)  # the masks are stored as SpikingJelly stores them
+    torch.testing.assert_close(ours.mask0, sj.mask0, rtol=0, atol=0)
     other = MaskedPSN(3, 4)
     with pytest.raises(RuntimeError, match=r"mask0 does not match this module's k=3, T=4"):
         other.load_state_dict(sj.state_dict())
@@ -613,15 +615,49 @@ def test_shell_errors():
         m(torch.zeros(2))
     m.reset()
     m(torch.zeros(2))
-    with pytest.raises(ValueError, match=r"MaskedPSN: stored memory `history` has shape \(1, 2\) but this input "
+    with pytest.raises(ValueError, match=r"MaskedPSN: stored memory `queue` has shape \(1, 2\) but this input "
                                          r"needs \(1, 3\).*reset_net"):
         m(torch.zeros(3))
     s = SlidingPSN(3)
     s(torch.zeros(2))
-    with pytest.raises(ValueError, match=r"SlidingPSN: stored memory `history` has shape \(2, 2\) but this input "
+    with pytest.raises(ValueError, match=r"SlidingPSN: stored memory `queue` has shape \(2, 2\) but this input "
                                          r"needs \(2, 5\)"):
         s(torch.zeros(5))
     with pytest.raises(TypeError, match=r"SlidingPSN: input must be a tensor, got list"):
         s([0.0])
     with pytest.raises(TypeError, match=r"MaskedPSN: `lambda_` must be a real number or a tensor, got str"):
         m.lambda_ = "one"
+
+
+@pytest.mark.parity
+def test_psn_memories_carry_the_seed_names():
+    # The PSN seed registers MaskedPSN's memories `time_step` (0) and `queue`, and SlidingPSN's `queue`.
+    # The seed keeps `queue` as a list of flattened inputs; here it is one tensor (the core state's history).
+    T, k = 4, 2
+    pairs = ((MaskedPSN(k, T, lambda_init=1.0), _sj().MaskedPSN(k, T, lambda_init=1.0)),
+             (SlidingPSN(k), _sj().SlidingPSN(k)))
+    for ours, sj in pairs:
+        assert [n for n, _ in ours.named_memories()] == list(sj._memories)
+        ours.load_state_dict(sj.state_dict(), strict=True)
+    m, ref = pairs[0]
+    assert m.time_step == ref.time_step == 0
+    x = _input(T, 3, (2,))
+    for t, x_t in enumerate(x.unbind(0), 1):
+        torch.testing.assert_close(m(x_t), ref(x_t))
+        assert m.time_step == ref.time_step == t and m.time_step.dtype == torch.long
+        torch.testing.assert_close(m.queue[-1], x_t, rtol=0, atol=0)
+        torch.testing.assert_close(m.queue[-1].flatten(), ref.queue[-1], rtol=0, atol=0)
+    s, sref = pairs[1]
+    for x_t in x.unbind(0):
+        torch.testing.assert_close(s(x_t), sref(x_t))
+    torch.testing.assert_close(s.queue[-1].flatten(), sref.queue[-1], rtol=0, atol=0)
+    m.reset(), s.reset()
+    assert m.time_step == 0 and m.queue is None and s.queue is None
+
+
+def test_masked_psn_time_step_must_match_queue():
+    m = MaskedPSN(2, 4, lambda_init=1.0)
+    m(torch.zeros(3))
+    m.time_step = torch.tensor(3)
+    with pytest.raises(ValueError, match=r"MaskedPSN: memory `time_step`=3 but `queue` holds 1 inputs"):
+        m(torch.zeros(3))

@@ -4,8 +4,9 @@ Parity with SpikingJelly 2.0.0 (same state_dict) on outputs and gradients,
 shells == pure functions (state carried over calls, BatchNorm statistics
 included), torch.func transforms, the state door, and every documented error.
 The seeds give SpikingSelfAttention/QKAttention a ``backend`` argument where
-SpikingJelly 2.0.0 takes ``spiking_neuron``/``**kwargs``; seeds win, and with
-defaults both build the same LIF neurons.
+SpikingJelly 2.0.0 takes ``spiking_neuron``/``**kwargs``; both are accepted (the
+seed's ``backend`` keeps its position), and with defaults both build the same
+LIF neurons.
 """
 
 import warnings
@@ -92,6 +93,66 @@ def test_token_and_channel_subclasses_parity():
     _compare(ChannelQKAttention(8, 2), sj_attention.ChannelQKAttention(8, 2), x, True)
     assert TokenQKAttention(8, 2).qka_type == "token"
     assert ChannelQKAttention(8, 2).qka_type == "channel"
+
+
+def _blocks(kind, ours_args, theirs_args, theirs_kw=None, **kw):
+    """The same block from both libraries, built with the same seed (``theirs_kw`` replaces ``kw`` for 2.0.0)."""
+    ours_cls = {"ssa": SpikingSelfAttention, "qk": QKAttention, "token": TokenQKAttention,
+                "channel": ChannelQKAttention}[kind]
+    torch.manual_seed(0)
+    ours = ours_cls(8, 2, *ours_args, **kw)
+    torch.manual_seed(0)
+    theirs_kw = kw if theirs_kw is None else theirs_kw
+    return ours, getattr(sj_attention, ours_cls.__name__)(8, 2, *theirs_args, **theirs_kw)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kind", ["ssa", "qk", "token", "channel"])
+@pytest.mark.parametrize("how", ["kwargs", "neuron_keyword", "neuron_positional"])
+def test_spiking_neuron_arguments_of_2_0_0(kind, how):
+    from spikingjelly.activation_based import neuron as sj_neuron
+    from spikingjelly.activation_based import surrogate as sj_surrogate
+
+    from fnsnn_nn import neuron, surrogate
+
+    lead = ("channel",) if kind == "qk" else ()  # QKAttention takes qka_type before the neuron
+    if how == "kwargs":  # neuron arguments only: each position's LIF defaults, overridden for all three
+        ours, theirs = _blocks(kind, lead, lead, tau=3.0, v_threshold=0.7)
+        want_type = neuron.LIFNode
+    elif how == "neuron_keyword":
+        theirs_kw = dict(spiking_neuron=sj_neuron.ParametricLIFNode, v_threshold=0.6,
+                         surrogate_function=sj_surrogate.ATan())
+        ours, theirs = _blocks(kind, lead, lead, theirs_kw, spiking_neuron=neuron.ParametricLIFNode,
+                               v_threshold=0.6, surrogate_function=surrogate.ATan())
+        want_type = neuron.ParametricLIFNode
+    else:  # 2.0.0 takes the neuron class right after num_heads (after qka_type for QKAttention)
+        ours, theirs = _blocks(kind, (*lead, neuron.IFNode), (*lead, sj_neuron.IFNode), v_threshold=0.5)
+        want_type = neuron.IFNode
+    lifs = [getattr(ours, n) for n in ours.lif_names]
+    assert all(type(m) is want_type and m.step_mode == "m" for m in lifs)
+    assert [float(m.v_threshold) for m in lifs] == [float(getattr(theirs, n).v_threshold) for n in ours.lif_names]
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    if how == "neuron_keyword":  # deep copies: the neurons do not share one surrogate module
+        assert lifs[0].surrogate_function is not lifs[1].surrogate_function
+    x = (torch.rand(3, 2, 8, 5) > 0.5).float()
+    _compare(ours, theirs, x, True)
+
+
+def test_spiking_neuron_argument_errors():
+    from fnsnn_nn import neuron
+
+    with pytest.raises(ValueError, match=r"SpikingSelfAttention: the inner neurons run whole \[T, N, \.\.\.\] "
+                                         r"sequences, so step_mode must be 'm', got step_mode='s'"):
+        SpikingSelfAttention(8, 2, step_mode="s")
+    with pytest.raises(TypeError, match=r"QKAttention: got a neuron class both in place of `backend`"):
+        QKAttention(8, 2, "token", neuron.IFNode, spiking_neuron=neuron.LIFNode)
+    with pytest.raises(TypeError, match=r"TokenQKAttention: `spiking_neuron` must be a neuron class"):
+        TokenQKAttention(8, 2, spiking_neuron="LIF")
+    with pytest.raises(ValueError, match=r"ChannelQKAttention: backend='triton' was asked for but "
+                                         r"spiking_neuron=.*NonSpikingIFNode.* takes no `backend` argument"):
+        ChannelQKAttention(8, 2, backend="triton", spiking_neuron=neuron.NonSpikingIFNode)
+    m = SpikingSelfAttention(8, 2, backend="auto", spiking_neuron=neuron.IFNode)
+    assert all(getattr(m, n).backend == "auto" for n in m.lif_names)
 
 
 @pytest.mark.parity

@@ -63,6 +63,41 @@ def test_step_mode_container_parity(stateful):
     torch.testing.assert_close(ours(x), ref(x))
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("stateful", [True, False])
+@pytest.mark.parametrize("form", ["positional", "keyword"])
+def test_step_mode_container_2_0_0_form(stateful, form):
+    # SpikingJelly 2.0.0 spells StepModeContainer(stateful, step_mode, *modules); the keyword form is ours too.
+    mods = (nn.Linear(4, 5), neuron.LIFNode()) if stateful else (nn.Linear(4, 5), nn.BatchNorm1d(5))
+    ref_mods = (nn.Linear(4, 5), sj_neuron.LIFNode()) if stateful else (nn.Linear(4, 5), nn.BatchNorm1d(5))
+    if form == "positional":
+        ours = layer.StepModeContainer(stateful, "m", *mods)
+    else:
+        ours = layer.StepModeContainer(stateful, *mods, step_mode="m")
+    ref = sj_layer.StepModeContainer(stateful, "m", *ref_mods)
+    assert ours.step_mode == "m" and len(ours) == 2
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    ref.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(T, N, 4)
+    torch.testing.assert_close(ours(x), ref(x))
+    # The seed form still builds a single-step container from modules alone.
+    seed = layer.StepModeContainer(stateful, nn.Linear(4, 5))
+    assert seed.step_mode == "s" and len(seed) == 1
+
+
+def test_step_mode_container_ambiguous_calls_raise():
+    with pytest.raises(ValueError, match=r"StepModeContainer: the second positional argument 'x' is neither a step "
+                                         r"mode \('s' or 'm'\) nor a module"):
+        layer.StepModeContainer(False, "x", nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"StepModeContainer: the step mode was given twice, as the second "
+                                        r"positional argument 'm' and as step_mode='s'"):
+        layer.StepModeContainer(False, "m", nn.Linear(2, 2), step_mode="s")
+    with pytest.raises(TypeError, match=r"StepModeContainer: argument 3 is the string 'm' after the modules began"):
+        layer.StepModeContainer(False, nn.Linear(2, 2), "m")
+    with pytest.raises(ValueError, match=r"StepModeContainer.step_mode: expected one of \('s', 'm'\), got 'q'"):
+        layer.StepModeContainer(False, nn.Linear(2, 2), step_mode="q")
+
+
 def test_containers_reject_multi_step_children():
     for cls in (layer.MultiStepContainer, layer.SeqToANNContainer):
         with pytest.raises(ValueError, match=rf"{cls.__name__}: the contained Linear has step_mode='m'"):

@@ -279,18 +279,122 @@ def test_threshold_dependent_bn_errors():
 @pytest.mark.parametrize("d,shape", [(1, (N, 3, 4)), (2, (N, 3, 4, 4)), (3, (N, 3, 2, 3, 3))])
 def test_temporal_effective_bn_parity_multi_step(d, shape):
     # The seed documents TEBN as a MemoryModule holding `bn` (bn_instance) and `scale`; SpikingJelly 2.0.0
-    # makes it a BatchNorm subclass, so its state_dict lacks the `bn.` prefix.
+    # makes it a BatchNorm subclass. Ours keeps the seed's structure and saves 2.0.0's flat keys.
     ours = getattr(layer, f"TemporalEffectiveBatchNorm{d}d")(T, 3, step_mode="m")
     ref = getattr(sj_layer, f"TemporalEffectiveBatchNorm{d}d")(T, 3)
     with torch.no_grad():
         ours.scale.copy_(torch.linspace(0.5, 1.5, T))
         ours.bn.weight.normal_()
-    ref.load_state_dict({k.removeprefix("bn."): v for k, v in ours.state_dict().items()})
+    ref.load_state_dict(ours.state_dict(), strict=True)
     x = torch.randn(T, *shape, requires_grad=True)
     y, y_ref = ours(x), ref(x)
     torch.testing.assert_close(y, y_ref)
     torch.testing.assert_close(ours.bn.running_var, ref.running_var)
     _close_grads((y, y_ref), [x, ours.scale, ours.bn.weight], [x, ref.scale, ref.weight])
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("d,shape", [(1, (2, 3)), (1, (N, 3, 4)), (2, (N, 3, 4, 4)), (3, (N, 3, 2, 3, 3))])
+def test_temporal_effective_bn_built_as_2_0_0_builds_it(d, shape):
+    # 2.0.0 code: TemporalEffectiveBatchNorm*d(T, C) with no step mode, fed whole [T, N, C, ...] sequences.
+    # The seed's default step mode is 's'; an input that can only be a sequence runs as one.
+    ours = getattr(layer, f"TemporalEffectiveBatchNorm{d}d")(T, 3)
+    ref = getattr(sj_layer, f"TemporalEffectiveBatchNorm{d}d")(T, 3)
+    assert ours.step_mode == "s"
+    with torch.no_grad():
+        ref.scale.copy_(torch.linspace(0.5, 1.5, T))
+        ref.weight.normal_()
+        ref.bias.normal_()
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    torch.testing.assert_close(ours.weight, ref.weight)  # 2.0.0's attribute names read through to `bn`
+    x = torch.randn(T, *shape, requires_grad=True)
+    y, y_ref = ours(x), ref(x)
+    torch.testing.assert_close(y, y_ref)
+    torch.testing.assert_close(ours.running_mean, ref.running_mean)
+    torch.testing.assert_close(ours.running_var, ref.running_var)
+    assert ours.t is None  # a whole sequence leaves the single-step counter alone
+    _close_grads((y, y_ref), [x, ours.scale, ours.bn.weight], [x, ref.scale, ref.weight])
+    ours.eval(), ref.eval()
+    torch.testing.assert_close(ours(x), ref(x))
+
+
+def test_temporal_effective_bn_1d_three_dim_inputs():
+    m = layer.TemporalEffectiveBatchNorm1d(4, 3)
+    # [T, N, C] = [4, 2, 3]: dim 1 is not C, so it is a sequence (as 2.0.0 reads it), never a BatchNorm error.
+    y = m(torch.randn(4, 2, 3))
+    assert y.shape == (4, 2, 3) and m.t is None and int(m.bn.num_batches_tracked) == 1
+    # [N, C, L] = [4, 3, 5]: a single step, as the seed's 's' mode reads it.
+    m(torch.randn(4, 3, 5))
+    assert int(m.t) == 1
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: got a whole sequence of shape \(4, 2, 3\) "
+                                         r"after single steps; call fnsnn_nn.functional.reset_net"):
+        m(torch.randn(4, 2, 3))
+    m.reset()
+    # (T, C, C) = (4, 3, 3) reads both ways: a named error at the start, a single step mid-sequence.
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: an input of shape \(4, 3, 3\) reads both "
+                                         r"as a sequence \[T, N, C\] with N = C and as one step .* Set "
+                                         r"step_mode='m' for whole sequences"):
+        m(torch.randn(4, 3, 3))
+    assert m.t is None
+    m.single_step_forward(torch.randn(4, 3, 3))  # the way out for a single step of that shape
+    m(torch.randn(4, 3, 3))
+    assert int(m.t) == 2
+    m.reset()
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: expected one time step \[N, C, \.\.\.\] "
+                                         r"with C=3 \(step_mode='s'\), got shape \(4, 2, 5\)"):
+        m(torch.randn(4, 2, 5))
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: the input has T=2 steps but the layer was "
+                                         r"built with T=4"):
+        m(torch.randn(2, 5, 3))
+    m2 = layer.TemporalEffectiveBatchNorm2d(4, 3)  # a sequence with the wrong C: named, before BN statistics move
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm2d: expected a sequence \[T, N, C, \.\.\.\] "
+                                         r"with C=3 \(step_mode='s'\), got shape \(4, 2, 5, 2, 2\)"):
+        m2(torch.randn(4, 2, 5, 2, 2))
+    with pytest.raises(ValueError, match=r"the input has T=3 steps but the layer was built with T=4"):
+        m2(torch.randn(3, 2, 3, 2, 2))
+    assert int(m2.num_batches_tracked) == 0 and torch.equal(m2.running_mean, torch.zeros(3))
+    m.step_mode = "m"
+    assert m(torch.randn(4, 2, 3)).shape == (4, 2, 3)
+    tracked = int(m.num_batches_tracked)
+    with pytest.raises(ValueError, match=r"the input has T=2 steps but the layer was built with T=4"):
+        m(torch.randn(2, 2, 3))
+    assert int(m.num_batches_tracked) == tracked  # the failed call did not touch the statistics
+    with pytest.raises(ValueError, match=r"TemporalEffectiveBatchNorm1d: expected a sequence \[T, N, C, \.\.\.\] "
+                                         r"with C=3 \(step_mode='m'\), got shape \(4, 2, 5\)"):
+        m(torch.randn(4, 2, 5))
+
+
+def test_temporal_effective_bn_2_0_0_style_through_the_state_door():
+    # Built without a step mode and fed a whole sequence, under init_state/apply and torch.func.grad.
+    net = torch.nn.Sequential(layer.Linear(4, 3, step_mode="m"), layer.TemporalEffectiveBatchNorm1d(T, 3)).eval()
+    with torch.no_grad():
+        net[1].scale.copy_(torch.linspace(0.5, 1.5, T))
+    x = torch.randn(T, 2, 4)  # N=2 differs from C=3, so the 1d layer reads [T, N, C] as a sequence
+    state = fnsnn_nn.init_state(net, x)
+    y, new_state = fnsnn_nn.apply(net, x, state)
+    torch.testing.assert_close(y, net(x))
+    assert int(new_state["1"]["t"]) == 0  # a whole sequence does not advance the single-step counter
+    params = dict(net.named_parameters())
+    g = torch.func.grad(lambda p: torch.func.functional_call(net, p, (x,)).square().sum())(params)
+    assert g["1.scale"].shape == (T,) and g["1.scale"].abs().sum() > 0
+
+
+def test_temporal_effective_bn_checkpoint_keys_both_layouts():
+    m = layer.TemporalEffectiveBatchNorm2d(3, 2)
+    net = torch.nn.Sequential(torch.nn.Identity(), m)
+    keys = ["scale", "weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert list(net.state_dict()) == [f"1.{k}" for k in keys]
+    assert [n for n, _ in m.named_parameters()] == ["scale", "bn.weight", "bn.bias"]  # the module tree is the seed's
+    sd = {k: v + 1 if v.is_floating_point() else v + 2 for k, v in net.state_dict().items()}
+    nested = {(k if k == "1.scale" else k.replace("1.", "1.bn.")): v for k, v in sd.items()}
+    for checkpoint in (sd, nested):  # 2.0.0's flat keys and fnsnn's earlier `bn.*` keys both load strictly
+        fresh = torch.nn.Sequential(torch.nn.Identity(), layer.TemporalEffectiveBatchNorm2d(3, 2))
+        fresh.load_state_dict(checkpoint, strict=True)
+        for k, v in sd.items():
+            torch.testing.assert_close(fresh.state_dict()[k], v)
+    with pytest.raises(RuntimeError, match=r"TemporalEffectiveBatchNorm2d: the checkpoint holds both '1.weight' and "
+                                           r"'1.bn.weight'"):
+        net.load_state_dict({**sd, "1.bn.weight": sd["1.weight"]})
 
 
 def test_temporal_effective_bn_single_step_counts_time():

@@ -101,3 +101,23 @@ def test_errors_name_the_function():
         M.sigmoid([1.0], 4.0)
     with pytest.raises(TypeError, match="atan_backward: expected"):
         M.atan_backward(x, x)
+
+
+@pytest.mark.parity
+def test_multi_level_spike_count_lives_in_surrogate(sj):
+    # 2.0.0 code spells ILIFNode's spike function surrogate.MultiLevelSpikeCount.
+    from fnsnn_nn import neuron
+    from fnsnn_nn.surrogate import MultiLevelSpikeCount
+
+    assert "MultiLevelSpikeCount" in M.__all__ and MultiLevelSpikeCount is neuron.MultiLevelSpikeCount
+    ours, theirs = MultiLevelSpikeCount(3, grad_window=(-0.5, 2.5)), sj.MultiLevelSpikeCount(3, grad_window=(-0.5, 2.5))
+    x1, x2 = (torch.linspace(-1.3, 4.1, 37).requires_grad_(True) for _ in range(2))
+    y1, y2 = ours(x1), theirs(x2)
+    torch.testing.assert_close(y1, y2, rtol=0, atol=0)
+    torch.testing.assert_close(torch.autograd.grad(y1.sum(), x1)[0], torch.autograd.grad(y2.sum(), x2)[0])
+    from spikingjelly.activation_based import neuron as sj_neuron
+
+    x = torch.linspace(-1.0, 5.0, 7)
+    node, ref = neuron.ILIFNode(surrogate_function=MultiLevelSpikeCount(4)), sj_neuron.ILIFNode(
+        surrogate_function=sj.MultiLevelSpikeCount(4))
+    torch.testing.assert_close(node(x), ref(x), rtol=0, atol=0)
