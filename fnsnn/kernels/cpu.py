@@ -37,12 +37,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .ir import Body, Program
+from .ir import Body, Program, _live
 
 log = logging.getLogger("fnsnn")
 
-CHUNK = 256  # elements whose state one inner loop keeps in cache
+CHUNK = 1024  # elements whose state one inner loop keeps in cache (a contiguous run of each [T, M] row)
 BLOCK = 16  # steps between checkpoints; the backward recomputes one block at a time
+HUGE_MIN = 8 << 20  # bytes from which new buffers ask the kernel for huge pages
 PARALLEL_MIN = 16384  # elements from which the work is split over threads
 DTYPES = {torch.float32: "float", torch.float64: "double"}
 
@@ -161,9 +162,9 @@ def _out(env: Dict[str, str], value) -> str:
 
 
 def generate(program: Program, trace_field: int, ctype: str) -> str:
-    """C source of ``fwd``, ``fwd_v`` (also writing the trace) and ``bwd``, ``bwd_v`` (trace gradient).
-
-    The backward accumulates every parameter's gradient and stores those whose pointer is not null.
+    """C source of ``fwd``, ``fwd_v`` (also writing the trace) and the backward ``bwd``, ``bwd_v`` (with the
+    trace's gradient), ``bwd_p``, ``bwd_vp`` (also the parameters' gradients, stored where the pointer is
+    not null).
     """
     S, P = program.n_state, program.n_params
     nd = len(program.forward.inputs) - 1 - S
@@ -215,27 +216,29 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
 
     # backward: recompute a block's states, then the vjp backwards through it
     state_only = Body(program.forward.inputs, program.forward.ops, (None, *program.forward.outputs[1:]))
-    from .ir import _live  # the recompute needs only the state outputs
-
     state_only = Body(state_only.inputs, _live(list(state_only.ops), state_only.outputs), state_only.outputs)
     re_in = {"x": "xr[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
     bwd_in = {"x": "xt[i]", **{f"s{f}": f"bf{f}[t - t0][i]" for f in range(S)}, "gy": "gyt[i]",
               **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
               **{f"e{j}": f"e{j}_[i]" for j in range(ne)}}
-    for store_v in (False, True):
+    for store_v, with_p in ((False, False), (True, False), (False, True), (True, True)):
         args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* x"]
         args += [f"const R* s{f}" for f in range(S)] + [f"const R* ck{f}" for f in range(S)]
         args += [f"const R* d{j}, int64_t d{j}_s" for j in range(nd)]
         args += [f"const R* e{j}, int64_t e{j}_s" for j in range(ne)]
         args += ["const R* gy", "const R* gv"] + [f"const R* gT{f}" for f in range(S)]
         args += ["R* gx"] + [f"R* gs{f}" for f in range(S)] + [f"R* gp{j}" for j in range(P)]
-        src.append(f"void bwd{'_v' if store_v else ''}({', '.join(args)}) {{")
+        name = "bwd" + ("_" if store_v or with_p else "") + ("v" if store_v else "") + ("p" if with_p else "")
+        src.append(f"void {name}({', '.join(args)}) {{")
+        body = program.backward
+        if not with_p:  # only the gradients of x and the state: the parameters' terms are not computed
+            body = Body(body.inputs, _live(list(body.ops), body.outputs[:1 + S]), body.outputs)
         src.append("  for (int64_t c = m0; c < m1; c += CH) {")
         src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
         for f in range(S):
             src.append(f"    R g{f}_[CH], s{f}_[CH], bf{f}[KB][CH];")
             src.append(f"    for (int64_t i = 0; i < n; ++i) g{f}_[i] = gT{f}[c + i];")
-        for j in range(P):
+        for j in range(P if with_p else 0):
             src.append(f"    R a{j}_[CH];")
             src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
         src += chunk_params("d", nd)
@@ -269,20 +272,20 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
         names = dict(bwd_in)
         if not store_v:
             names[f"gn{trace_field}"] = f"g{trace_field}_[i]"
-        lines, env = _statements(program.backward, names, "          ")
+        lines, env = _statements(body, names, "          ")
         src += lines
         outs = program.backward.outputs
         src.append(f"          gxt[i] = {_out(env, outs[0])};")
         for f in range(S):
             src.append(f"          g{f}_[i] = {_out(env, outs[1 + f])};")
-        for j in range(P):
+        for j in range(P if with_p else 0):
             src.append(f"          a{j}_[i] += {_out(env, outs[1 + S + j])};")
         src.append("        }")
         src.append("      }")
         src.append("    }")
         for f in range(S):
             src.append(f"    for (int64_t i = 0; i < n; ++i) gs{f}[c + i] = g{f}_[i];")
-        for j in range(P):
+        for j in range(P if with_p else 0):
             src.append(f"    if (gp{j}) for (int64_t i = 0; i < n; ++i) gp{j}[c + i] = a{j}_[i];")
         src.append("  }")
         src.append("}")
@@ -293,7 +296,8 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
 # compiling and loading
 # --------------------------------------------------------------------------- #
 
-_FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-std=c99"]
+_FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared",
+          "-std=c99"]
 _lock = threading.Lock()
 
 
@@ -364,6 +368,34 @@ def _pool(n: int) -> ThreadPoolExecutor:
         if n not in _pools:
             _pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="fnsnn-scan")
         return _pools[n]
+
+
+_libc = None
+
+
+def empty(shape, like: torch.Tensor) -> torch.Tensor:
+    """A new uninitialised tensor; a large one is advised to use transparent huge pages before its first touch.
+
+    The scan writes each output once, so for large outputs the page faults of fresh memory (one per
+    4 KiB page) cost as much as the scan itself on some machines; with 2 MiB pages there are 512
+    times fewer. Where the kernel declines (or is not Linux), nothing changes.
+    """
+    global _libc
+    t = torch.empty(shape, dtype=like.dtype, device=like.device)
+    nbytes = t.numel() * t.element_size()
+    if nbytes < HUGE_MIN or not t.is_cpu or not hasattr(os, "sched_getaffinity"):
+        return t
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        page = 2 << 20
+        start = (t.data_ptr() + page - 1) // page * page
+        stop = (t.data_ptr() + nbytes) // page * page
+        if stop > start:
+            _libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(stop - start), 14)  # MADV_HUGEPAGE
+    except (OSError, AttributeError):
+        pass
+    return t
 
 
 def _ptr(t: Optional[torch.Tensor]) -> ctypes.c_void_p:

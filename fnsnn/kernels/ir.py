@@ -173,11 +173,17 @@ def _body(gm: torch.fx.GraphModule, bound: Dict[Any, str], dynamic: set) -> Body
     kinds = {name: "f" for name in input_names}
     counter = [0]
 
+    seen: Dict[Any, str] = {}
+
     def emit(op: str, args, kind: str) -> str:
+        key = (op, tuple(args), kind)
+        if key in seen:  # the same operation on the same values: computed once
+            return seen[key]
         out = f"t{counter[0]}"
         counter[0] += 1
         ops.append(Op(out, op, tuple(args), kind))
         kinds[out] = kind
+        seen[key] = out
         return out
 
     def arg(a):

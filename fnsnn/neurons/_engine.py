@@ -368,11 +368,11 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
     with torch.no_grad():
         derived = _as_compute(program.forward_prelude(*[v.detach() for v in values]), x.dtype)
     d = _flat_values(derived, step_shape, M)
-    y = torch.empty_like(xf)
-    vs = torch.empty_like(xf) if run.store_v else xf.new_empty(0)
+    y = _cpu.empty(xf.shape, xf)
+    vs = _cpu.empty(xf.shape, xf) if run.store_v else xf.new_empty(0)
     sT = [torch.empty_like(t) for t in s0]
     nb = -(-T // BLOCK)
-    ck = [xf.new_empty((nb - 1, M)) for _ in range(S)]
+    ck = [_cpu.empty((nb - 1, M), xf) for _ in range(S)]
     fn = lib.fwd_v if run.store_v else lib.fwd
     P = _cpu.ptr
     _cpu.run_split(fn, M, [_cpu.ctypes.c_int64(T), _cpu.ctypes.c_int64(M)],
@@ -398,10 +398,12 @@ def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gsta
     gvf = gv.reshape(T, M).contiguous() if gv is not None else None
     gT = [g.expand(step_shape).reshape(M).contiguous() if g is not None else torch.zeros_like(s)
           for g, s in zip(gstate, s0)]
-    gx = torch.empty_like(xf)
+    gx = _cpu.empty(xf.shape, xf)
     gs = [torch.empty_like(t) for t in s0]
     gp = [xf.new_empty(M) if n else None for n in need]
-    fn = lib.bwd_v if gvf is not None else lib.bwd
+    with_p = any(need)
+    fn = getattr(lib, "bwd" + ("_" if gvf is not None or with_p else "") + ("v" if gvf is not None else "")
+                 + ("p" if with_p else ""))
     P = _cpu.ptr
     _cpu.run_split(fn, M, [_cpu.ctypes.c_int64(T), _cpu.ctypes.c_int64(M)],
                    [P(xf), *map(P, s0), *map(P, ck), *_cpu.param_args(d), *_cpu.param_args(e), P(gyf), P(gvf),

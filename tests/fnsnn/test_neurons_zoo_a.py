@@ -165,7 +165,8 @@ def test_liaf_output_is_analog_in_both_step_modes():
     m = neuron.LIAFNode(torch.sigmoid, False, step_mode="m")
     s = neuron.LIAFNode(torch.sigmoid, False, step_mode="s")
     y = m(x)
-    torch.testing.assert_close(y, _forward(s, x, "s"), rtol=0, atol=0)
+    # the multi-step call runs the generated scan, whose sigmoid agrees with torch's to rounding
+    torch.testing.assert_close(y, _forward(s, x, "s"), rtol=2e-7, atol=1e-7)
     assert ((y > 0) & (y < 1)).any()
     assert isinstance(m, neuron.LIFNode)
 

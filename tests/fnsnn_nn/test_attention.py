@@ -295,9 +295,9 @@ def test_grad_reaches_parameters_and_training_stats_move():
 
 def test_backend_propagates_and_validates():
     m = SpikingSelfAttention(8, 2)
-    assert m.backend == "torch"
-    m.backend = "auto"
-    assert all(getattr(m, n).backend == "auto" for n in m.lif_names)
+    assert m.backend == "auto"
+    m.backend = "torch"
+    assert all(getattr(m, n).backend == "torch" for n in m.lif_names)
     with pytest.raises(ValueError, match="backend"):
         m.backend = "cupy"
     q = QKAttention(8, 2, backend="auto")
