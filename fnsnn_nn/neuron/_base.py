@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Optional
 
 import torch
 
+from fnsnn._checks import check_param_shapes
 from fnsnn.neurons._base import NeuronFamily, check_firing
 
 from ..base import MemoryModule
@@ -99,6 +100,7 @@ class BaseNode(MemoryModule):
 
     # -- state <-> memories -------------------------------------------------
     def _core_state(self, like: torch.Tensor, cfg: Dict[str, Any]):
+        check_param_shapes(type(self).__name__, cfg, like)
         fields = self.family.state_type._fields
         values = [getattr(self, f) for f in fields]
         if not all(isinstance(v, torch.Tensor) for v in values):
