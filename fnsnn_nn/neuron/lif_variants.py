@@ -285,12 +285,8 @@ class GatedLIFNode(MemoryModule):
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         self._check_input(x_seq)
         like = x_seq[0]
-        if isinstance(self.v, torch.Tensor) and isinstance(self.spike, torch.Tensor):
-            self.check_memory("v", self.v, like)
-            self.check_memory("spike", self.spike, like)
-            state = GatedLIFState(self.v, self.spike)
-        else:
-            state = fnsnn.gated_lif_init_state(like)
+        rest = fnsnn.gated_lif_init_state(like)
+        state = GatedLIFState(*(self.memory_for(f, like, lambda f=f: getattr(rest, f)) for f in GatedLIFState._fields))
         spike_seq, state = fnsnn.gated_lif_multi_step(x_seq, state, **self.core_config(x_seq))
         self.v, self.spike = state
         return spike_seq

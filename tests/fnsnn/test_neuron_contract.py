@@ -325,3 +325,54 @@ def test_parity_with_spikingjelly(case, step_mode, n, f, T, seed):
     g = torch.Generator().manual_seed(seed)
     x = make_input(case, T=T, shape=(n, f), generator=g)
     _compare_with_sj(case, x, step_mode)
+
+
+# -- shell memories are reset one at a time -----------------------------------
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["after_a_step", "fresh"])
+def test_assigning_one_memory_keeps_the_others(case, fresh):
+    """``node.<memory> = number`` broadcasts that number on the next call and leaves every other memory be.
+
+    The reference module gets the same memories as tensors, which a shell keeps as they are.
+    """
+    x = make_input(case)
+    names = [n for n, _ in case.shell(step_mode="m").named_memories()]
+    for name in names:
+        m, ref = case.shell(step_mode="m"), case.shell(step_mode="m")
+        if fresh:
+            rest = fnsnn_nn.init_state(ref, x)[""]  # every memory at rest, as tensors
+            for n, value in rest.items():
+                setattr(ref, n, value)
+        else:
+            m(x), ref(x)
+        setattr(m, name, 0.25)
+        setattr(ref, name, torch.full_like(x[0], 0.25))
+        torch.testing.assert_close(m(x), ref(x), rtol=0, atol=0)
+        for n, value in ref.named_memories():
+            torch.testing.assert_close(getattr(m, n), value, rtol=0, atol=0)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("case", [c for c in CASES if c.sj is not None], ids=[c.name for c in CASES if c.sj])
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_assigning_one_memory_matches_spikingjelly(case, step_mode):
+    if step_mode == "s" and case.multi_step_only:
+        pytest.skip("multi-step only")
+    if step_mode == "m" and case.name.startswith("liaf"):
+        # SpikingJelly 2.0.0's LIAFNode multi-step disagrees with its own single step whenever v does
+        # not start at rest (float or tensor alike), so it is no reference for this; 's' is compared.
+        pytest.skip("SpikingJelly's LIAF multi-step differs from its single step away from rest")
+    x = make_input(case, generator=torch.Generator().manual_seed(1))
+    for name, _ in case.shell(step_mode=step_mode).named_memories():
+        ours, theirs = case.shell(step_mode=step_mode), case.sj(step_mode=step_mode)
+        if name not in theirs._memories:
+            continue
+        feed = (lambda mod, xs: mod(xs)) if step_mode == "m" else \
+            (lambda mod, xs: torch.stack([mod(t) for t in xs.unbind(0)]))
+        feed(ours, x), feed(theirs, x)
+        setattr(ours, name, 0.25)
+        setattr(theirs, name, 0.25)
+        torch.testing.assert_close(feed(ours, x), feed(theirs, x), rtol=0, atol=0)
+        for n, value in ours.named_memories():
+            if n in theirs._memories:
+                torch.testing.assert_close(value, getattr(theirs, n), rtol=1e-6, atol=1e-6)
