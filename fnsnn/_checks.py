@@ -89,7 +89,7 @@ def values_readable(value: torch.Tensor) -> bool:
     tensor on an accelerator would force a host synchronisation on every call.
     Other tensors are checked for type and shape only.
     """
-    if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch._C._are_functorch_transforms_active():
+    if torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active() or torch.jit.is_tracing():
         return False
     return type(value) in (torch.Tensor, torch.nn.Parameter) and value.device.type == "cpu"
 
