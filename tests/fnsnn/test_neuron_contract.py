@@ -207,6 +207,22 @@ def test_torch_and_auto_backends_agree(case):
     assert_tree_close(s_a, s_t)
 
 
+def test_core_leaves_its_arguments_untouched(case):
+    """Purity: input, state and tensor parameters keep their values and versions; a repeat call is identical."""
+    x = make_input(case)
+    _, state = run(case, x[:2])
+    params = {k: torch.tensor(v) for k, v in case.config.items() if isinstance(v, float) and k != "conduct"}
+    args = [x, *state, *params.values()]
+    before = [(t.clone(), t._version) for t in args]
+    first = run(case, x, state, **params)
+    second = run(case, x, state, **params)
+    for t, (value, version) in zip(args, before):
+        assert t._version == version
+        torch.testing.assert_close(t, value, rtol=0, atol=0)
+    torch.testing.assert_close(first[0], second[0], rtol=0, atol=0)
+    assert_tree_close(first[1], second[1], rtol=0, atol=0)
+
+
 # -- errors -------------------------------------------------------------------
 
 def test_error_empty_time_dim(case):
