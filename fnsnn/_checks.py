@@ -71,9 +71,9 @@ def check_number(fn: str, name: str, value: Any, *, allow_none: bool = False, al
 
 
 def check_greater(fn: str, name: str, value: Any, bound: float, *, strict: bool = True):
-    """Value check for Python numbers only: tensors may be batched or traced, so they pass."""
+    """Value check for Python numbers only (NaN fails it); neuron parameters use :func:`check_param`."""
     if isinstance(value, Real):
-        bad = value <= bound if strict else value < bound
+        bad = not (value > bound if strict else value >= bound)
         if bad:
             op = ">" if strict else ">="
             raise ValueError(f"{fn}: `{name}` must be {op} {bound}, got {value!r}.")
@@ -139,12 +139,9 @@ def check_param(fn: str, name: str, value: Any, *, gt: Optional[float] = None, g
                         f"holds {bad.numel()} that are not, e.g. {bad.flatten()[:3].tolist()}."
                     )
         return value
-    bad = not math.isfinite(value)
-    for bound, good in ((gt, lambda b: value > b), (ge, lambda b: value >= b),
-                        (lt, lambda b: value < b), (le, lambda b: value <= b)):
-        if not bad and bound is not None and not good(bound):
-            bad = True
-    if bad:
+    ok = (math.isfinite(value) and (gt is None or value > gt) and (ge is None or value >= ge)
+          and (lt is None or value < lt) and (le is None or value <= le))
+    if not ok:
         raise ValueError(f"{fn}: `{name}` must {want}, got {value!r}.")
     return value
 
@@ -152,9 +149,9 @@ def check_param(fn: str, name: str, value: Any, *, gt: Optional[float] = None, g
 def check_param_shapes(fn: str, params: Mapping[str, Any], like: torch.Tensor) -> None:
     """Every tensor in ``params`` must broadcast to ``like.shape`` (one time step) without growing it.
 
-    A parameter of shape ``[C]``, ``[C, 1, 1]`` or ``[N, C]`` is fine for a step
-    ``[N, C, H, W]`` exactly when broadcasting it leaves that shape as it is; a
-    parameter that does not broadcast, or that would add dims or grow one, raises.
+    For a step ``[N, C, H, W]``, shapes ``()``, ``[W]``, ``[C, 1, 1]`` and
+    ``[N, C, H, W]`` fit; a shape that does not broadcast, or that would add a
+    dim or grow one (``[2, N, C, H, W]``, ``[1, N, C, H, W]``), raises.
     """
     step = tuple(like.shape)
     for name, value in params.items():

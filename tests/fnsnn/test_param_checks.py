@@ -138,3 +138,13 @@ def test_tensor_parameters_compile_without_graph_breaks():
     tau = torch.full((5,), 2.0)
     f = torch.compile(lambda x, tau: fnsnn.lif_multi_step(x, tau=tau, backend="torch")[0], fullgraph=True)
     torch.testing.assert_close(f(X, tau), fnsnn.lif_multi_step(X, tau=tau, backend="torch")[0])
+
+
+def test_lower_bounds_of_other_layers_reject_nan():
+    """check_greater (eps, momentum of norms and attention) used to let NaN through as the neurons did."""
+    from fnsnn._checks import check_greater
+
+    for strict in (True, False):
+        with pytest.raises(ValueError, match=r"f: `eps` must be >=? 0, got nan"):
+            check_greater("f", "eps", math.nan, 0, strict=strict)
+        check_greater("f", "eps", 1e-5, 0, strict=strict)
