@@ -148,3 +148,9 @@ def test_lower_bounds_of_other_layers_reject_nan():
         with pytest.raises(ValueError, match=r"f: `eps` must be >=? 0, got nan"):
             check_greater("f", "eps", math.nan, 0, strict=strict)
         check_greater("f", "eps", 1e-5, 0, strict=strict)
+
+
+@pytest.mark.parametrize("kw", [dict(alpha=math.nan, v_th=1.0), dict(alpha=1.0, v_th=math.inf)])
+def test_threshold_dependent_batchnorm_rejects_non_finite(kw):
+    with pytest.raises(ValueError, match=r"ThresholdDependentBatchNorm2d: `(alpha|v_th)` must be finite"):
+        layer.ThresholdDependentBatchNorm2d(num_features=3, **kw)
