@@ -109,8 +109,8 @@ class BaseNode(MemoryModule):
         check_param_shapes(type(self).__name__, cfg, like)
         fields = self.family.state_type._fields
         shapes = self.family.state_shapes(like, cfg) if self.family.state_shapes is not None else {}
-        at_rest = not all(isinstance(getattr(self, f), torch.Tensor) for f in fields)
-        rest = self.family.rest(like, cfg) if at_rest else None
+        needs_rest = not all(isinstance(getattr(self, f), torch.Tensor) for f in fields)
+        rest = self.family.rest(like, cfg) if needs_rest else None
         return self.family.state_type(*[self.memory_for(f, like, lambda f=f: getattr(rest, f), shapes.get(f))
                                         for f in fields])
 
