@@ -13,7 +13,8 @@ state.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, Iterator, Tuple
+from numbers import Real
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import torch
 import torch.nn as nn
@@ -141,6 +142,24 @@ class MemoryModule(nn.Module, StepModule):
             else:
                 out[name] = torch.full_like(like, float(value))
         return out
+
+    def memory_for(self, name: str, like: torch.Tensor, rest: Callable[[], torch.Tensor], shape=None) -> torch.Tensor:
+        """The tensor memory ``name`` contributes to the state for input ``like``, as SpikingJelly does.
+
+        Each memory is taken on its own: a tensor is kept (after :meth:`check_memory`); a memory
+        still holding its reset value gives ``rest()``, the rest value the core computes; one
+        assigned another number (``node.w = 0.``) is that number broadcast to ``shape`` (default
+        ``like.shape``). So assigning one memory never resets the others.
+        """
+        value = self._memories[name]
+        if isinstance(value, torch.Tensor):
+            self.check_memory(name, value, like, shape)
+            return value
+        reset_value = self._memories_rv[name]
+        if isinstance(value, Real) and not isinstance(value, bool) and not (
+                isinstance(reset_value, Real) and value == reset_value):
+            return like.new_full(tuple(like.shape if shape is None else shape), float(value))
+        return rest()
 
     def check_memory(self, name: str, value: torch.Tensor, like: torch.Tensor, shape=None) -> None:
         """Raise when a stored tensor memory cannot serve input ``like``."""

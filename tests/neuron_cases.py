@@ -349,3 +349,98 @@ CASES += [
         sj=lambda **kw: _sj()[0].HalfThresholdIFNode(0.8, **kw), tensor_param="v_threshold",
     ),
 ]
+
+
+# -- parameter validation: the documented range of each numeric parameter --------------------------
+# Bounds use the keywords of fnsnn._checks.check_param (gt, ge, lt, le); a numeric parameter not listed
+# here only needs to be finite. Keyed by the core function's name, and by shell class for the shells.
+
+_GT1, _GT0, _UNIT = dict(gt=1.0), dict(gt=0.0), dict(ge=0.0, le=1.0)
+
+PARAM_BOUNDS = {
+    "lif_multi_step": dict(tau=_GT1),
+    "qif_multi_step": dict(tau=_GT1, a0=_GT0),
+    "eif_multi_step": dict(tau=_GT1, delta_T=_GT0),
+    "izhikevich_multi_step": dict(tau=_GT1, a0=_GT0, tau_w=_GT0),
+    "klif_multi_step": dict(k=_GT0, tau=_GT1),
+    "liaf_multi_step": dict(tau=_GT1),
+    "cuba_lif_multi_step": dict(c_decay=_UNIT, v_decay=_UNIT),
+    "clif_multi_step": dict(tau=_GT1),
+    "simple_lif_multi_step": dict(tau=_GT0),
+    "ternary_if_multi_step": dict(v_threshold=_GT0),
+    "ternary_lif_multi_step": dict(tau=_GT1, v_threshold=_GT0),
+    "raf_multi_step": dict(b=dict(lt=0.0), omega=_GT0, dt=_GT0),
+    "adapt_multi_step": dict(tau_w=_GT0),
+    "sltt_lif_multi_step": dict(tau=_GT1),
+    "ottt_lif_multi_step": dict(tau=_GT1),
+    "ilif_multi_step": dict(tau=_GT1, v_threshold=_GT0),
+    "half_threshold_if_multi_step": dict(v_threshold=_GT0),
+}
+
+_GATE = dict(gt=0.0, lt=1.0)
+SHELL_BOUNDS_OVERRIDE = {
+    "ParametricLIFNode": dict(init_tau=_GT1),
+    "GatedLIFNode": dict(init_tau=_GATE, init_v_threshold=_GATE, init_conduct=_GATE),
+}
+
+# Positional arguments a shell cannot be built without.
+SHELL_REQUIRED = {
+    "LIAFNode": lambda: dict(act=__import__("torch").relu, threshold_related=True),
+    "GatedLIFNode": lambda: dict(T=6),
+    "SimpleLIFNode": lambda: dict(tau=2.0, decay_input=True),
+}
+
+
+def core_numeric_params(case) -> Dict[str, float]:
+    """The numeric keywords of ``case.multi_step`` with the valid value the case uses (or the default)."""
+    import inspect
+
+    out = {}
+    for name, p in inspect.signature(case.multi_step).parameters.items():
+        if p.kind == p.KEYWORD_ONLY and isinstance(p.default, float):
+            out[name] = p.default
+    for name, value in case.config.items():
+        if isinstance(value, float):
+            out[name] = value
+    return out
+
+
+def core_bounds(case) -> Dict[str, Dict[str, float]]:
+    return PARAM_BOUNDS.get(case.multi_step.__name__, {})
+
+
+def shell_class(case):
+    return type(case.shell(step_mode="m"))
+
+
+def shell_numeric_params(cls) -> Dict[str, float]:
+    """Constructor keywords of shell ``cls`` that take a number, with their defaults.
+
+    A constructor forwarding ``**kwargs`` also takes its base class's numeric keywords.
+    """
+    import inspect
+
+    out = {name: value for name, value in SHELL_REQUIRED.get(cls.__name__, lambda: {})().items()
+           if isinstance(value, float)}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters
+        for name, p in params.items():
+            if isinstance(p.default, float) and not isinstance(p.default, bool):
+                out.setdefault(name, p.default)
+        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            break
+    return out
+
+
+def shell_bounds(case) -> Dict[str, Dict[str, float]]:
+    cls = shell_class(case)
+    bounds = {name: b for name, b in core_bounds(case).items() if name in shell_numeric_params(cls)}
+    bounds.update(SHELL_BOUNDS_OVERRIDE.get(cls.__name__, {}))
+    return bounds
+
+
+def build_shell(case, **kw):
+    cls = shell_class(case)
+    return cls(**{**SHELL_REQUIRED.get(cls.__name__, lambda: {})(), **kw})

@@ -16,10 +16,11 @@ import torch
 from .._checks import (
     check_backend,
     check_bool,
-    check_callable,
-    check_number,
+    check_param,
+    check_param_shapes,
     check_seq,
     check_state,
+    check_surrogate,
     check_tensor,
 )
 from ..scan import _scan
@@ -59,13 +60,15 @@ def full_like(like: torch.Tensor, value) -> torch.Tensor:
 
 
 def check_firing(fn: str, v_threshold, v_reset, detach_reset, surrogate_function) -> Dict[str, Any]:
-    """Validate the keywords every spiking neuron takes and return them as a config dict."""
-    check_number(fn, "v_threshold", v_threshold)
-    check_number(fn, "v_reset", v_reset, allow_none=True)
+    """Validate the keywords every spiking neuron takes and return them as a config dict.
+
+    ``v_threshold`` and ``v_reset`` follow :func:`fnsnn._checks.check_param` (finite numbers or
+    floating tensors; ``v_reset`` may be None), the surrogate :func:`fnsnn._checks.check_surrogate`.
+    """
+    check_param(fn, "v_threshold", v_threshold)
+    check_param(fn, "v_reset", v_reset, allow_none=True)
     check_bool(fn, "detach_reset", detach_reset)
-    if surrogate_function is None:
-        surrogate_function = default_surrogate()
-    check_callable(fn, "surrogate_function", surrogate_function)
+    surrogate_function = check_surrogate(fn, "surrogate_function", surrogate_function, default_surrogate)
     return dict(v_threshold=v_threshold, v_reset=v_reset, detach_reset=detach_reset,
                 surrogate_function=surrogate_function)
 
@@ -104,6 +107,7 @@ def _usable(t):
 
 
 def prepare_state(fn: str, family: NeuronFamily, like: torch.Tensor, state: Any, cfg: Dict[str, Any]):
+    check_param_shapes(fn, cfg, like)
     if state is None:
         return family.rest(like, cfg)
     shapes = family.state_shapes(like, cfg) if family.state_shapes is not None else None

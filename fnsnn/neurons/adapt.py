@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_callable, check_greater, check_number
+from .._checks import check_callable, check_param
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -47,10 +47,10 @@ ADAPT = NeuronFamily("adapt", AdaptState, _rest, _update)
 
 
 def check_adaptation(fn, v_rest, w_rest, tau_w, a, b) -> dict:
-    """Validate the adaptation keywords (numbers or tensors; ``tau_w > 0``) and return them as a dict."""
-    for name, value in (("v_rest", v_rest), ("w_rest", w_rest), ("tau_w", tau_w), ("a", a), ("b", b)):
-        check_number(fn, name, value)
-    check_greater(fn, "tau_w", tau_w, 0.0)
+    """Validate the adaptation keywords (finite numbers or tensors; ``tau_w > 0``) and return them as a dict."""
+    for name, value in (("v_rest", v_rest), ("w_rest", w_rest), ("a", a), ("b", b)):
+        check_param(fn, name, value)
+    check_param(fn, "tau_w", tau_w, gt=0.0)
     return dict(v_rest=v_rest, w_rest=w_rest, tau_w=tau_w, a=a, b=b)
 
 

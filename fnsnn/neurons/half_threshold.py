@@ -7,13 +7,11 @@ centres the rounding error of rate coding, as used in ANN-to-SNN conversion.
 
 from __future__ import annotations
 
-import math
-from numbers import Real
 from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_greater, check_number
+from .._checks import check_param
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -36,11 +34,8 @@ HALF_THRESHOLD_IF = NeuronFamily("half_threshold_if", HalfThresholdIFState, _res
 
 
 def check_half_threshold(fn: str, v_threshold) -> None:
-    """``v_threshold`` must be a number or tensor; a Python number must be finite and positive."""
-    check_number(fn, "v_threshold", v_threshold)
-    if isinstance(v_threshold, Real) and not math.isfinite(v_threshold):
-        raise ValueError(f"{fn}: `v_threshold` must be finite, got {v_threshold!r}.")
-    check_greater(fn, "v_threshold", v_threshold, 0.0)
+    """``v_threshold`` must be a finite, positive number or tensor (:func:`fnsnn._checks.check_param`)."""
+    check_param(fn, "v_threshold", v_threshold, gt=0.0)
 
 
 def _config(fn, v_threshold, detach_reset, surrogate_function):

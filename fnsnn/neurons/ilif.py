@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import _describe, check_bool, check_callable, check_greater, check_number, check_tensor
+from .._checks import _describe, check_bool, check_number, check_param, check_surrogate, check_tensor
 from ..surrogate import SurrogateFunction
 from ._base import NeuronFamily, reset, run_multi_step, run_step
 from .lif import _lif_charge
@@ -88,17 +88,11 @@ ILIF = NeuronFamily("ilif", ILIFState, lambda like, cfg: ILIFState(torch.zeros_l
 
 
 def _ilif_config(fn, tau, v_threshold, detach_reset, surrogate_function):
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
-    check_number(fn, "v_threshold", v_threshold)
-    check_greater(fn, "v_threshold", v_threshold, 0.0)
-    for name, value in (("tau", tau), ("v_threshold", v_threshold)):
-        if isinstance(value, Real) and not math.isfinite(value):
-            raise ValueError(f"{fn}: `{name}` must be finite, got {value!r}.")
+    check_param(fn, "tau", tau, gt=1.0)
+    check_param(fn, "v_threshold", v_threshold, gt=0.0)
     check_bool(fn, "detach_reset", detach_reset)
-    if surrogate_function is None:
-        surrogate_function = MultiLevelSpikeCount(4)
-    check_callable(fn, "surrogate_function", surrogate_function)
+    surrogate_function = check_surrogate(fn, "surrogate_function", surrogate_function,
+                                         lambda: MultiLevelSpikeCount(4))
     return dict(tau=tau, v_threshold=v_threshold, detach_reset=detach_reset, surrogate_function=surrogate_function)
 
 

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_bool, check_greater, check_number
+from .._checks import check_bool, check_param
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -67,15 +67,14 @@ PLIF = NeuronFamily("plif", PLIFState, lambda like, cfg: PLIFState(_rest(like, c
 
 
 def _lif_config(fn, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function):
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
+    check_param(fn, "tau", tau, gt=1.0)
     check_bool(fn, "decay_input", decay_input)
     return dict(tau=tau, decay_input=decay_input,
                 **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
 
 
 def _plif_config(fn, w, decay_input, v_threshold, v_reset, detach_reset, surrogate_function):
-    check_number(fn, "w", w)
+    check_param(fn, "w", w)
     check_bool(fn, "decay_input", decay_input)
     if not isinstance(w, torch.Tensor):
         w = torch.tensor(float(w))
@@ -85,8 +84,7 @@ def _plif_config(fn, w, decay_input, v_threshold, v_reset, detach_reset, surroga
 
 def plif_w_from_tau(init_tau: float) -> float:
     """The PLIF weight ``w`` with ``sigmoid(w) = 1 / init_tau`` (``init_tau > 1``)."""
-    check_number("plif_w_from_tau", "init_tau", init_tau, allow_tensor=False)
-    check_greater("plif_w_from_tau", "init_tau", init_tau, 1.0)
+    check_param("plif_w_from_tau", "init_tau", init_tau, gt=1.0, allow_tensor=False)
     return -math.log(init_tau - 1.0)
 
 

@@ -21,12 +21,11 @@ Gated LIF (parameters are logits ``p``, used as gates ``g(p) = sigmoid(p)``):
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_bool, check_callable, check_greater, check_number, check_seq
+from .._checks import check_bool, check_param, check_seq, check_surrogate
 from ._base import (
     NeuronFamily,
     check_firing,
@@ -140,15 +139,13 @@ GATEDLIF = NeuronFamily("gated_lif", GatedLIFState,
 
 
 def _lif_keywords(fn, tau, decay_input):
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
+    check_param(fn, "tau", tau, gt=1.0)
     check_bool(fn, "decay_input", decay_input)
     return dict(tau=tau, decay_input=decay_input)
 
 
 def _klif_config(fn, k, scale_reset, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function):
-    check_number(fn, "k", k)
-    check_greater(fn, "k", k, 0.0)
+    check_param(fn, "k", k, gt=0.0)
     check_bool(fn, "scale_reset", scale_reset)
     return dict(k=k, scale_reset=scale_reset, **_lif_keywords(fn, tau, decay_input),
                 **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
@@ -164,17 +161,20 @@ def _liaf_config(fn, act, threshold_related, tau, decay_input, v_threshold, v_re
 
 
 def _check_unit(fn, name, value):
-    """A decay factor: a number in ``[0, 1]`` or a tensor."""
-    check_number(fn, name, value)
-    if isinstance(value, Real) and not 0.0 <= value <= 1.0:
-        raise ValueError(f"{fn}: `{name}` must lie in [0, 1], got {value!r}.")
-    return value
+    """A decay factor in ``[0, 1]``: a number or a tensor."""
+    return check_param(fn, name, value, ge=0.0, le=1.0)
 
 
 def _rect():
     from ..surrogate import Rect
 
     return Rect()
+
+
+def _sigmoid():
+    from ..surrogate import Sigmoid
+
+    return Sigmoid()
 
 
 def _cuba_config(fn, c_decay, v_decay, v_threshold, v_reset, detach_reset, surrogate_function):
@@ -186,11 +186,9 @@ def _cuba_config(fn, c_decay, v_decay, v_threshold, v_reset, detach_reset, surro
 
 
 def _clif_config(fn, tau, v_threshold, surrogate_function):
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
-    check_number(fn, "v_threshold", v_threshold)
-    surrogate_function = _rect() if surrogate_function is None else surrogate_function
-    check_callable(fn, "surrogate_function", surrogate_function)
+    check_param(fn, "tau", tau, gt=1.0)
+    check_param(fn, "v_threshold", v_threshold)
+    surrogate_function = check_surrogate(fn, "surrogate_function", surrogate_function, _rect)
     return dict(tau=tau, v_threshold=v_threshold, surrogate_function=surrogate_function)
 
 
@@ -199,12 +197,8 @@ _GATED_PARAMS = ("alpha", "beta", "gamma", "tau", "v_threshold", "linear_decay",
 
 def _gated_config(fn, params, surrogate_function):
     for name, value in params.items():
-        check_number(fn, name, value)
-    if surrogate_function is None:
-        from ..surrogate import Sigmoid
-
-        surrogate_function = Sigmoid()
-    check_callable(fn, "surrogate_function", surrogate_function)
+        check_param(fn, name, value)
+    surrogate_function = check_surrogate(fn, "surrogate_function", surrogate_function, _sigmoid)
     return dict(params, surrogate_function=surrogate_function)
 
 
@@ -441,7 +435,7 @@ def gated_lif_multi_step(x_seq: torch.Tensor, state: Optional[GatedLIFState] = N
         )
     if not per_step:
         return run_multi_step(fn, GATEDLIF, x_seq, state, cfg, return_v_seq, backend)
-    state = prepare_state(fn, GATEDLIF, x_seq.select(0, 0), state, cfg)
+    state = prepare_state(fn, GATEDLIF, x_seq.select(0, 0), state, dict(cfg, conduct=conduct.select(0, 0)))
     resolve_backend(fn, GATEDLIF, backend, x_seq)
     ys, vs = [], []
     for x, c in zip(x_seq.unbind(0), conduct.unbind(0)):

@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_greater, check_number
+from .._checks import check_param
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -84,9 +84,13 @@ def _check_below(fn, low_name, low, high_name, high, *, strict):
                              f"{high_name}={high!r}.")
 
 
+_BOUNDS = dict(tau=dict(gt=1.0), a0=dict(gt=0.0), delta_T=dict(gt=0.0), tau_w=dict(gt=0.0))
+
+
 def _numbers(fn, **values):
+    """Each value by :func:`fnsnn._checks.check_param`: finite, and within its bound in ``_BOUNDS``."""
     for name, value in values.items():
-        check_number(fn, name, value)
+        check_param(fn, name, value, **_BOUNDS.get(name, {}))
     return values
 
 
@@ -99,8 +103,6 @@ def _reset_below(fn, firing, v_rest):
 
 def _qif_config(fn, tau, v_c, a0, v_rest, v_threshold, v_reset, detach_reset, surrogate_function):
     cfg = _numbers(fn, tau=tau, v_c=v_c, a0=a0, v_rest=v_rest)
-    check_greater(fn, "tau", tau, 1.0)
-    check_greater(fn, "a0", a0, 0.0)
     firing = check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function)
     _reset_below(fn, firing, v_rest)
     return dict(cfg, **firing)
@@ -108,8 +110,6 @@ def _qif_config(fn, tau, v_c, a0, v_rest, v_threshold, v_reset, detach_reset, su
 
 def _eif_config(fn, tau, delta_T, theta_rh, v_rest, v_threshold, v_reset, detach_reset, surrogate_function):
     cfg = _numbers(fn, tau=tau, delta_T=delta_T, theta_rh=theta_rh, v_rest=v_rest)
-    check_greater(fn, "tau", tau, 1.0)
-    check_greater(fn, "delta_T", delta_T, 0.0)
     firing = check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function)
     _reset_below(fn, firing, v_rest)
     return dict(cfg, **firing)
@@ -118,9 +118,6 @@ def _eif_config(fn, tau, delta_T, theta_rh, v_rest, v_threshold, v_reset, detach
 def _izhikevich_config(fn, tau, v_c, a0, v_rest, w_rest, tau_w, a, b, v_threshold, v_reset, detach_reset,
                        surrogate_function):
     cfg = _numbers(fn, tau=tau, v_c=v_c, a0=a0, v_rest=v_rest, w_rest=w_rest, tau_w=tau_w, a=a, b=b)
-    check_greater(fn, "tau", tau, 1.0)
-    check_greater(fn, "a0", a0, 0.0)
-    check_greater(fn, "tau_w", tau_w, 0.0)
     return dict(cfg, **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
 
 

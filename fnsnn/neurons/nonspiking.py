@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_choice, check_greater, check_number, check_tensor
+from .._checks import check_choice, check_param, check_tensor
 from ._base import NeuronFamily, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -63,8 +63,7 @@ def decode_potentials(v_seq: torch.Tensor, decode: Optional[str]) -> torch.Tenso
 
 
 def _tau_config(fn, tau):
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
+    check_param(fn, "tau", tau, gt=1.0)
     return dict(tau=tau)
 
 

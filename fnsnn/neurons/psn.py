@@ -33,7 +33,7 @@ from typing import Callable, NamedTuple, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from .._checks import _describe, check_callable, check_choice, check_number, check_seq, check_state, check_tensor
+from .._checks import _describe, check_choice, check_param, check_seq, check_state, check_surrogate, check_tensor
 
 Number = Union[float, torch.Tensor]
 
@@ -70,7 +70,7 @@ def _surrogate(fn: str, surrogate_function: Optional[Callable]) -> Callable:
         from ..surrogate import ATan
 
         return ATan()
-    return check_callable(fn, "surrogate_function", surrogate_function)
+    return check_surrogate(fn, "surrogate_function", surrogate_function)
 
 
 def _check_order(fn: str, k) -> int:
@@ -124,7 +124,7 @@ def _bias(fn: str, bias, T: Optional[int], like: torch.Tensor) -> torch.Tensor:
     Per-step biases (``T`` given) may be a number or a tensor of shape ``()``,
     ``[T]`` or ``[T, 1]``; a sliding-PSN bias (``T=None``) is a number or a 0-dim tensor.
     """
-    check_number(fn, "bias", bias)
+    check_param(fn, "bias", bias)
     if not isinstance(bias, torch.Tensor):
         return like.new_tensor(float(bias))
     allowed = [()] if T is None else [(), (T,), (T, 1)]
@@ -183,7 +183,7 @@ def masked_psn_weight(weight: torch.Tensor, *, k: int, lambda_: Number = 1.0) ->
 
 
 def _masked_weight(fn: str, weight: torch.Tensor, k: int, lambda_) -> torch.Tensor:
-    check_number(fn, "lambda_", lambda_)
+    check_param(fn, "lambda_", lambda_)
     mask = _band_mask(weight.shape[0], k, weight)
     if not isinstance(lambda_, torch.Tensor):
         if lambda_ >= 1.0:

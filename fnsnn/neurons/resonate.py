@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_greater, check_number
+from .._checks import check_param
 from ._base import NeuronFamily, check_firing, fire_and_reset, full_like, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -57,12 +57,9 @@ RAF = NeuronFamily("raf", RAFState, _rest, _update)
 
 
 def _raf_config(fn, b, omega, dt, v_threshold, v_reset, detach_reset, surrogate_function):
-    for name, value in (("b", b), ("omega", omega), ("dt", dt)):
-        check_number(fn, name, value)
-    if not isinstance(b, torch.Tensor) and b >= 0.0:
-        raise ValueError(f"{fn}: `b` must be < 0 (a damped oscillator), got {b!r}.")
-    check_greater(fn, "omega", omega, 0.0)
-    check_greater(fn, "dt", dt, 0.0)
+    check_param(fn, "b", b, lt=0.0)  # a damped oscillator
+    check_param(fn, "omega", omega, gt=0.0)
+    check_param(fn, "dt", dt, gt=0.0)
     return dict(b=b, omega=omega, dt=dt, **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
 
 

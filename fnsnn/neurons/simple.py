@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_bool, check_greater, check_number
+from .._checks import check_bool, check_param
 from ._base import NeuronFamily, check_firing, fire_and_reset, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -60,8 +60,7 @@ SIMPLE_LIF = NeuronFamily("simple_lif", SimpleLIFState,
 
 
 def _simple_lif_config(fn, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function):
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 0.0)
+    check_param(fn, "tau", tau, gt=0.0)
     check_bool(fn, "decay_input", decay_input)
     return dict(tau=tau, decay_input=decay_input,
                 **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))

@@ -11,13 +11,12 @@ so a negative spike resets too and both branches keep their surrogate gradients.
 
 from __future__ import annotations
 
-import math
 from numbers import Real
 from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_bool, check_greater, check_number
+from .._checks import check_bool, check_param
 from ._base import NeuronFamily, check_firing, fire, full_like, reset, run_multi_step, run_step
 from .lif import _lif_charge
 
@@ -67,17 +66,10 @@ TERNARY_LIF = NeuronFamily("ternary_lif", TernaryLIFState, lambda like, cfg: Ter
                            _lif_update)
 
 
-def _finite(fn, name, value):
-    if isinstance(value, Real) and not math.isfinite(value):
-        raise ValueError(f"{fn}: `{name}` must be finite, got {value!r}.")
-
-
 def _ternary_config(fn, v_threshold, v_reset, detach_reset, surrogate_function):
     cfg = check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function)
-    _finite(fn, "v_threshold", v_threshold)
-    check_greater(fn, "v_threshold", v_threshold, 0.0)
+    check_param(fn, "v_threshold", v_threshold, gt=0.0)
     if v_reset is not None:
-        _finite(fn, "v_reset", v_reset)
         if isinstance(v_reset, Real) and isinstance(v_threshold, Real) and not -v_threshold < v_reset < v_threshold:
             raise ValueError(f"{fn}: `v_reset` must lie strictly between -v_threshold and v_threshold "
                              f"({-v_threshold!r}, {v_threshold!r}), got {v_reset!r}.")
@@ -85,9 +77,7 @@ def _ternary_config(fn, v_threshold, v_reset, detach_reset, surrogate_function):
 
 
 def _ternary_lif_config(fn, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function):
-    check_number(fn, "tau", tau)
-    _finite(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
+    check_param(fn, "tau", tau, gt=1.0)
     check_bool(fn, "decay_input", decay_input)
     return dict(tau=tau, decay_input=decay_input,
                 **_ternary_config(fn, v_threshold, v_reset, detach_reset, surrogate_function))

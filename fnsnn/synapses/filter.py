@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_greater, check_number, check_seq, check_state, check_tensor
+from .._checks import check_param, check_param_shapes, check_seq, check_state, check_tensor
 from ..scan import _scan
 
 Number = Union[float, torch.Tensor]
@@ -22,14 +22,14 @@ class SynapseFilterState(NamedTuple):
 
 def _config(fn: str, tau, w):
     if w is not None:
-        check_number(fn, "w", w)
+        check_param(fn, "w", w)
         return torch.sigmoid(w) if isinstance(w, torch.Tensor) else torch.sigmoid(torch.tensor(float(w)))
-    check_number(fn, "tau", tau)
-    check_greater(fn, "tau", tau, 1.0)
+    check_param(fn, "tau", tau, gt=1.0)
     return 1.0 / tau
 
 
-def _prepare(fn: str, x: torch.Tensor, state) -> SynapseFilterState:
+def _prepare(fn: str, x: torch.Tensor, state, tau, w) -> SynapseFilterState:
+    check_param_shapes(fn, {"tau": tau} if w is None else {"w": w}, x)
     if state is None:
         return SynapseFilterState(torch.zeros_like(x))
     return check_state(fn, state, SynapseFilterState, x)
@@ -62,7 +62,7 @@ def synapse_filter_step(x: torch.Tensor, state: Optional[SynapseFilterState] = N
     fn = "synapse_filter_step"
     inv_tau = _config(fn, tau, w)
     check_tensor(fn, "x", x)
-    return _update(x, _prepare(fn, x, state), inv_tau)
+    return _update(x, _prepare(fn, x, state, tau, w), inv_tau)
 
 
 def synapse_filter_multi_step(x_seq: torch.Tensor, state: Optional[SynapseFilterState] = None, *,
@@ -71,5 +71,5 @@ def synapse_filter_multi_step(x_seq: torch.Tensor, state: Optional[SynapseFilter
     fn = "synapse_filter_multi_step"
     inv_tau = _config(fn, tau, w)
     check_seq(fn, "x_seq", x_seq)
-    state = _prepare(fn, x_seq.select(0, 0), state)
+    state = _prepare(fn, x_seq.select(0, 0), state, tau, w)
     return _scan(_update, x_seq, state, inv_tau=inv_tau)

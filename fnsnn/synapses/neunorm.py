@@ -7,12 +7,11 @@ with ``A[-1] = 0``, ``A`` of shape ``[N, 1, H, W]`` and ``w`` of shape
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_number, check_seq, check_state, check_tensor
+from .._checks import check_param, check_seq, check_state, check_tensor
 from ..scan import _scan
 
 Number = Union[float, torch.Tensor]
@@ -24,9 +23,7 @@ class NeuNormState(NamedTuple):
 
 def _check(fn: str, like: torch.Tensor, weight, k):
     check_tensor(fn, "weight", weight)
-    check_number(fn, "k", k)
-    if isinstance(k, Real) and not 0.0 <= k <= 1.0:
-        raise ValueError(f"{fn}: `k` must be in [0, 1], got {k!r}.")
+    check_param(fn, "k", k, ge=0.0, le=1.0)
     if like.dim() != 4:
         raise ValueError(f"{fn}: the input must be [N, C, H, W] per time step, got shape {tuple(like.shape)}.")
     C, H, W = like.shape[1:]

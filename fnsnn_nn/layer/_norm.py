@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from fnsnn._checks import check_number
+from fnsnn._checks import check_param
 from fnsnn.synapses import norm as core
 
 from ..base import MemoryModule, MultiStepModule, StepModule
@@ -30,8 +30,8 @@ class _ThresholdDependentBatchNormBase(_BatchNorm, MultiStepModule):
 
     def __init__(self, alpha: float, v_th: float, *args, **kwargs):
         name = type(self).__name__
-        check_number(name, "alpha", alpha, allow_tensor=False)
-        check_number(name, "v_th", v_th, allow_tensor=False)
+        check_param(name, "alpha", alpha, allow_tensor=False)
+        check_param(name, "v_th", v_th, allow_tensor=False)
         super().__init__(*args, **kwargs)
         if not self.affine:
             raise ValueError(f"{name}: tdBN needs affine=True (its weight starts at alpha * v_th).")

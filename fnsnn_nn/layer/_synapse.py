@@ -8,7 +8,7 @@ from typing import Dict
 import torch
 import torch.nn as nn
 
-from fnsnn._checks import check_bool, check_greater, check_number
+from fnsnn._checks import check_bool, check_param
 from fnsnn.synapses import delay as dl
 from fnsnn.synapses import filter as sf
 from fnsnn.synapses import neunorm as nn_core
@@ -31,8 +31,7 @@ class SynapseFilter(MemoryModule):
 
     def __init__(self, tau=100.0, learnable=False, step_mode="s"):
         super().__init__()
-        check_number("SynapseFilter", "tau", tau, allow_tensor=False)
-        check_greater("SynapseFilter", "tau", tau, 1.0)
+        check_param("SynapseFilter", "tau", tau, gt=1.0, allow_tensor=False)
         check_bool("SynapseFilter", "learnable", learnable)
         self.step_mode = step_mode
         self.learnable = learnable
@@ -126,9 +125,7 @@ class NeuNorm(MemoryModule):
         for name, v in (("in_channels", in_channels), ("height", height), ("width", width)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"NeuNorm: `{name}` must be a positive int, got {v!r}.")
-        check_number("NeuNorm", "k", k, allow_tensor=False)
-        if not 0.0 <= k <= 1.0:
-            raise ValueError(f"NeuNorm: `k` must be in [0, 1], got {k!r}.")
+        check_param("NeuNorm", "k", k, ge=0.0, le=1.0, allow_tensor=False)
         check_bool("NeuNorm", "shared_across_channels", shared_across_channels)
         self.step_mode = step_mode
         self.in_channels = in_channels

@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Optional
 import torch
 
 import fnsnn
+from fnsnn._checks import check_param_shapes
 from fnsnn.neurons._base import NeuronFamily, check_firing
 
 from ..base import MemoryModule
@@ -103,14 +104,19 @@ class BaseNode(MemoryModule):
 
     # -- state <-> memories -------------------------------------------------
     def _core_state(self, like: torch.Tensor, cfg: Dict[str, Any]):
+        """The core state for input ``like`` (one time step), built memory by memory as SpikingJelly does.
+
+        A tensor memory is kept (after :meth:`check_memory`); one still holding its reset value
+        starts from the family's rest state; one assigned another number (``node.w = 0.``) is
+        that number broadcast to the field's shape. Assigning one memory never resets the others.
+        """
+        check_param_shapes(type(self).__name__, cfg, like)
         fields = self.family.state_type._fields
-        values = [getattr(self, f) for f in fields]
-        if not all(isinstance(v, torch.Tensor) for v in values):
-            return self.family.rest(like, cfg)
         shapes = self.family.state_shapes(like, cfg) if self.family.state_shapes is not None else {}
-        for f, v in zip(fields, values):
-            self.check_memory(f, v, like, shapes.get(f))
-        return self.family.state_type(*values)
+        needs_rest = not all(isinstance(getattr(self, f), torch.Tensor) for f in fields)
+        rest = self.family.rest(like, cfg) if needs_rest else None
+        return self.family.state_type(*[self.memory_for(f, like, lambda f=f: getattr(rest, f), shapes.get(f))
+                                        for f in fields])
 
     def _store(self, state) -> None:
         for f, v in zip(state._fields, state):

@@ -30,7 +30,10 @@ class HalfThresholdIFNode(BaseNode):
                  detach_reset: bool = False, step_mode: str = "s", store_v_seq: bool = False,
                  backend: str = "auto"):
         if isinstance(v_threshold, torch.Tensor):
-            if v_threshold.numel() != 1 or not v_threshold.is_floating_point():
+            if not v_threshold.is_floating_point():
+                raise TypeError(f"HalfThresholdIFNode: `v_threshold` must be a real number or a one-element "
+                                f"floating tensor, got {_describe(v_threshold)}.")
+            if v_threshold.numel() != 1:
                 raise ValueError(f"HalfThresholdIFNode: a tensor `v_threshold` must be a one-element floating "
                                  f"tensor, got {_describe(v_threshold)}.")
             v_threshold = float(v_threshold)

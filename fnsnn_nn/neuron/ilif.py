@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import fnsnn
+from fnsnn._checks import _describe, check_surrogate
 from fnsnn.neurons import ilif as _core
 
 from ..surrogate import MultiLevelSpikeCount
@@ -37,6 +38,7 @@ class ILIFNode(LIFNode):
                  store_v_seq: bool = False, backend: str = "auto"):
         if surrogate_function is None:
             surrogate_function = MultiLevelSpikeCount(4)
+        check_surrogate("ILIFNode", "surrogate_function", surrogate_function)
         if not _is_spiking_count(surrogate_function):
             raise ValueError(f"ILIFNode: `surrogate_function` must be a spiking MultiLevelSpikeCount, "
                              f"got {surrogate_function!r}.")

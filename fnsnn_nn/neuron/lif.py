@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 import fnsnn
-from fnsnn._checks import check_bool, check_greater, check_number
+from fnsnn._checks import check_bool, check_param
 from fnsnn.neurons.lif import LIF, PLIF, plif_w_from_tau
 
 from ._base import BaseNode
@@ -31,8 +31,7 @@ class LIFNode(BaseNode):
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = False, step_mode: str = "s", backend: str = "auto",
                  store_v_seq: bool = False):
-        check_number("LIFNode", "tau", tau, allow_tensor=False)
-        check_greater("LIFNode", "tau", tau, 1.0)
+        check_param(type(self).__name__, "tau", tau, gt=1.0, allow_tensor=False)
         check_bool("LIFNode", "decay_input", decay_input)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
         self.tau = tau
@@ -62,6 +61,7 @@ class ParametricLIFNode(BaseNode):
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None,
                  detach_reset: bool = False, step_mode: str = "s", backend: str = "auto",
                  store_v_seq: bool = False):
+        check_param("ParametricLIFNode", "init_tau", init_tau, gt=1.0, allow_tensor=False)
         check_bool("ParametricLIFNode", "decay_input", decay_input)
         w = plif_w_from_tau(init_tau)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)

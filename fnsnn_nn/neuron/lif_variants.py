@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any, Callable, Dict, Optional
 
 import torch
 import torch.nn as nn
 
 import fnsnn
-from fnsnn._checks import check_callable, check_seq
+from fnsnn._checks import check_param, check_seq, check_surrogate
 from fnsnn.neurons.lif_variants import (
     CLIF,
     CUBALIF,
@@ -200,11 +199,7 @@ def _logit(p: float) -> float:
 
 
 def _check_gate(name: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 < value < 1.0:
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"GatedLIFNode: `{name}` must be a number in (0, 1){extra}, got {value!r}.")
+    check_param("GatedLIFNode", name, value, gt=0.0, lt=1.0, allow_none=allow_none, allow_tensor=False)
 
 
 class GatedLIFNode(MemoryModule):
@@ -242,7 +237,7 @@ class GatedLIFNode(MemoryModule):
         _check_gate("init_linear_decay", init_linear_decay, allow_none=True)
         _check_gate("init_v_subreset", init_v_subreset, allow_none=True)
         surrogate_function = default_surrogate() if surrogate_function is None else surrogate_function
-        check_callable("GatedLIFNode", "surrogate_function", surrogate_function)
+        check_surrogate("GatedLIFNode", "surrogate_function", surrogate_function)
         self.step_mode = step_mode
         self.T = T
         self.inplane = inplane
@@ -287,18 +282,11 @@ class GatedLIFNode(MemoryModule):
         return dict(cfg, conduct=self._per_channel(self.conduct, x_seq, 1),
                     surrogate_function=self.surrogate_function)
 
-    def _memory_tensor(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        """Memory ``name`` as a tensor for the step ``like``: checked if stored, filled if a number."""
-        value = getattr(self, name)
-        if isinstance(value, torch.Tensor):
-            self.check_memory(name, value, like)
-            return value
-        return torch.full_like(like, float(value))
-
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         self._check_input(x_seq)
         like = x_seq[0]
-        state = GatedLIFState(*(self._memory_tensor(name, like) for name in ("v", "spike")))
+        rest = fnsnn.gated_lif_init_state(like)
+        state = GatedLIFState(*(self.memory_for(f, like, lambda f=f: getattr(rest, f)) for f in GatedLIFState._fields))
         spike_seq, state = fnsnn.gated_lif_multi_step(x_seq, state, **self.core_config(x_seq))
         self.v, self.spike = state
         return spike_seq

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 import fnsnn
-from fnsnn._checks import _describe, check_bool, check_callable, check_number
+from fnsnn._checks import _describe, check_bool, check_param, check_surrogate
 from fnsnn.neurons.psn import SLIDING_PSN_BACKENDS, MaskedPSNState, SlidingPSNState
 
 from ..base import MemoryModule, MultiStepModule
@@ -29,7 +29,7 @@ def _default_surrogate(cls: str, surrogate_function: Optional[Callable]) -> Call
         from ..surrogate import ATan
 
         return ATan()
-    return check_callable(cls, "surrogate_function", surrogate_function)
+    return check_surrogate(cls, "surrogate_function", surrogate_function)
 
 
 def _check_int(cls: str, name: str, value, low: int = 1) -> int:
@@ -98,7 +98,7 @@ class MaskedPSN(MemoryModule):
         if self.k > self.T:
             raise ValueError(f"MaskedPSN: the order `k`={k} exceeds the number of time steps T={T}; "
                              f"need 1 <= k <= T.")
-        check_number("MaskedPSN", "lambda_init", lambda_init, allow_tensor=False)
+        check_param("MaskedPSN", "lambda_init", lambda_init, allow_tensor=False)
         self.register_memory("time_step", 0)
         self.register_memory("queue", None)
         self.step_mode = step_mode
@@ -116,7 +116,7 @@ class MaskedPSN(MemoryModule):
 
     @lambda_.setter
     def lambda_(self, value: float) -> None:
-        check_number("MaskedPSN", "lambda_", value)
+        check_param("MaskedPSN", "lambda_", value)
         with torch.no_grad():
             self._lambda_.fill_(value)
 

@@ -111,7 +111,7 @@ def test_neunorm_errors():
     m.step_mode = "m"
     with pytest.raises(ValueError, match=r"NeuNorm: step_mode='m' needs a \[T, N, \*\] tensor"):
         m(torch.rand(3, 4, 4)[:0])
-    with pytest.raises(ValueError, match=r"NeuNorm: `k` must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"NeuNorm: `k` must lie in \[0, 1\]"):
         layer.NeuNorm(3, 4, 4, k=1.5)
 
 
