@@ -14,8 +14,8 @@ __all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "init_sta
 
 def __getattr__(name):
     # layer imports neuron and functional; load it on first use.
-    if name == "layer":
+    if name in ("layer", "nir"):
         import importlib
 
-        return importlib.import_module(".layer", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'fnsnn_nn' has no attribute {name!r}")
