@@ -8,10 +8,11 @@ on explicit state.
 from . import base, functional, neuron, surrogate
 from . import td  # noqa: E402
 from ._state import apply, init_state, memory_modules
+from ._checkpoint import checkpoint
 from ._export import export, export_onnx, state_names
 
 __all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "nir", "init_state", "apply", "memory_modules",
-           "export", "export_onnx", "state_names"]
+           "export", "export_onnx", "state_names", "checkpoint"]
 
 
 def __getattr__(name):
