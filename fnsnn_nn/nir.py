@@ -386,11 +386,12 @@ def _module_to_node(path: str, m: nn.Module, in_shape: Tuple[int, ...], dt: floa
     fn = "to_nir"
     if isinstance(m, NIRGraphModule):
         return _tree_to_graph(m, dt, {}, path)
-    if isinstance(m, nn.Linear):
+    # Exact types: subclasses (WSLinear, WSConv2d, DropConnectLinear, ...) compute something else.
+    if type(m) in (nn.Linear, layer.Linear):
         if m.bias is None:
             return nir.Linear(weight=_np(m.weight))
         return nir.Affine(weight=_np(m.weight), bias=_np(m.bias))
-    if isinstance(m, (nn.Conv1d, nn.Conv2d)) and type(m).__name__ not in ("WSConv2d",):
+    if type(m) in (nn.Conv1d, nn.Conv2d, layer.Conv1d, layer.Conv2d):
         if m.padding_mode != "zeros":
             raise ValueError(f"{fn}: module {path!r} uses padding_mode={m.padding_mode!r}; NIR convolutions "
                              f"pad with zeros.")
@@ -406,7 +407,7 @@ def _module_to_node(path: str, m: nn.Module, in_shape: Tuple[int, ...], dt: floa
         return cls(input_shape=(spatial[0] if n == 1 else spatial) if spatial else None, weight=_np(m.weight),
                    stride=m.stride[0] if n == 1 else tuple(m.stride), padding=pad,
                    dilation=m.dilation[0] if n == 1 else tuple(m.dilation), groups=m.groups, bias=bias)
-    if isinstance(m, nn.AvgPool2d):
+    if type(m) in (nn.AvgPool2d, layer.AvgPool2d):
         if m.ceil_mode or m.divisor_override not in (None, 1) or (not m.count_include_pad and m.padding):
             raise ValueError(f"{fn}: module {path!r} (AvgPool2d) uses ceil_mode, divisor_override other than 1 "
                              f"or count_include_pad=False with padding, which NIR pooling cannot express.")
@@ -416,14 +417,14 @@ def _module_to_node(path: str, m: nn.Module, in_shape: Tuple[int, ...], dt: floa
         cls = nir.SumPool2d if m.divisor_override == 1 else nir.AvgPool2d
         import numpy as np
         return cls(kernel_size=np.array(k), stride=np.array(s), padding=np.array(p))
-    if isinstance(m, nn.Flatten):
+    if type(m) in (nn.Flatten, layer.Flatten):
         start = m.start_dim - 1 if m.start_dim > 0 else m.start_dim
         end = m.end_dim - 1 if m.end_dim > 0 else m.end_dim
         if m.start_dim == 0:
             raise ValueError(f"{fn}: module {path!r} (Flatten) flattens the batch dimension (start_dim=0).")
         return nir.Flatten(input_type={"input": in_shape} if in_shape is not None else None,
                            start_dim=start, end_dim=end)
-    if isinstance(m, layer.Delay):
+    if type(m) is layer.Delay:
         return nir.Delay(delay=_full(in_shape, m.delay_steps * dt))
     if isinstance(m, Scale):
         return nir.Scale(scale=_np(m.scale))

@@ -287,6 +287,8 @@ def test_errors_name_the_node_or_module():
         to_nir(nn.Sequential(layer.Conv2d(1, 1, (3, 2))), torch.zeros(1, 1, 4, 4))
     with pytest.raises(ValueError, match=r"module '0' \(LIAFNode\) is exported as NIR LI only"):
         to_nir(nn.Sequential(neuron.LIAFNode(torch.relu, False)), torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"to_nir: module '0' is a WSLinear, which has no NIR counterpart"):
+        to_nir(nn.Sequential(layer.WSLinear(3, 3)), torch.zeros(1, 3))
     with pytest.raises(TypeError, match=r"to_nir: `sample` must be a tensor, got list"):
         to_nir(nn.Sequential(layer.Linear(3, 3)), [1.0])
 
