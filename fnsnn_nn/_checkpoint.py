@@ -30,6 +30,7 @@ import torch.nn as nn
 from torch.utils.checkpoint import checkpoint as _torch_checkpoint
 
 from ._state import _private_copy, memory_modules
+from .base import StepModule
 
 Memories = Dict[str, Dict[str, Any]]
 
@@ -118,6 +119,10 @@ def checkpoint(module: nn.Module, *inputs: Any, chunk: Optional[int] = None) -> 
         return _segment(module, inputs)
     if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
         raise ValueError(f"checkpoint: `chunk` must be None or an int >= 1 (time steps per segment), got {chunk!r}.")
+    if not any(getattr(m, "step_mode", "s") == "m" for m in module.modules() if isinstance(m, StepModule)):
+        raise ValueError("checkpoint: `chunk` splits the time dimension of multi-step inputs, but no module "
+                         "in `module` is in step_mode='m'; call functional.set_step_mode(module, 'm') first, "
+                         "or leave chunk=None.")
     lengths = {x.shape[0] for x in inputs if isinstance(x, torch.Tensor) and x.dim() > 0}
     if len(lengths) != 1:
         shapes = [tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__ for x in inputs]

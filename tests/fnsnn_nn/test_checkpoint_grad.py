@@ -121,3 +121,34 @@ def test_checkpoint_errors():
         fnsnn_nn.checkpoint(net)
     with pytest.raises(ValueError, match=r"checkpoint: `chunk` must be None or an int >= 1.*got 0"):
         fnsnn_nn.checkpoint(net, torch.rand(4, 2, 6), chunk=0)
+    with pytest.raises(ValueError, match=r"checkpoint: `chunk` splits the time dimension.*step_mode='m'"):
+        fnsnn_nn.checkpoint(_net("s"), torch.rand(4, 6), chunk=2)
+    with pytest.raises(ValueError, match=r"one leading \(time\) length, got \[\(4, 2, 6\), \(3, 2, 6\)\]"):
+        fnsnn_nn.checkpoint(_TwoInputs(), torch.rand(4, 2, 6), torch.rand(3, 2, 6), chunk=2)
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lif = neuron.LIFNode(step_mode="m")
+
+    def forward(self, a, b):
+        return self.lif(a + b)
+
+
+def test_two_input_module_chunks_exactly():
+    torch.manual_seed(0)
+    mod = _TwoInputs()
+    a, b = torch.rand(8, 2, 6) * 2, torch.rand(8, 2, 6)
+
+    def grads(fn):
+        functional.reset_net(mod)
+        a1, b1 = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+        y = fn(a1, b1)
+        (y * torch.arange(6.0)).sum().backward()
+        return a1.grad, b1.grad, mod.lif.v.detach().clone()
+
+    want = grads(lambda a1, b1: torch.cat([mod(a1[:3], b1[:3]), mod(a1[3:6], b1[3:6]), mod(a1[6:], b1[6:])]))
+    got = grads(lambda a1, b1: fnsnn_nn.checkpoint(mod, a1, b1, chunk=3))
+    for u, v in zip(want, got):
+        assert torch.equal(u, v)
