@@ -53,6 +53,15 @@ one number per parameter, so a NIR neuron whose parameters differ between
 neurons is rejected by name. The NIR primitives ``I`` and ``CubaLI`` (and any
 other) have no fnsnn counterpart and raise, naming the node. Graphs must be
 acyclic (no recurrent edges); several edges into one node are summed, as NIR says.
+
+Other libraries. Graphs written by snnTorch 1.0 (``export_to_nir``; its Leaky
+and Synaptic neurons with ``reset_mechanism="zero"``, ``reset_delay=False``)
+import with ``dt=1e-4`` and give snnTorch's spikes. Norse 1.1 reads fnsnn's LIF
+graphs with its own ``dt`` and gives fnsnn's spikes; its writer stores
+``tau = dt / tau_mem_inv`` (``dt`` times the time constant) while its reader takes
+``tau`` as the time constant, so Norse's own graphs do not reproduce Norse either.
+NIR's CubaLIF is read in snnTorch's order; Norse's LIFCell adds the input to the
+current after the membrane update, one step later.
 """
 
 from __future__ import annotations
