@@ -8,14 +8,17 @@ on explicit state.
 from . import base, functional, neuron, surrogate
 from . import td  # noqa: E402
 from ._state import apply, init_state, memory_modules
+from ._checkpoint import checkpoint
+from ._export import export, export_onnx, state_names
 
-__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "init_state", "apply", "memory_modules"]
+__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "nir", "init_state", "apply", "memory_modules",
+           "export", "export_onnx", "state_names", "checkpoint"]
 
 
 def __getattr__(name):
     # layer imports neuron and functional; load it on first use.
-    if name == "layer":
+    if name in ("layer", "nir"):
         import importlib
 
-        return importlib.import_module(".layer", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'fnsnn_nn' has no attribute {name!r}")

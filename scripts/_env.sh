@@ -23,11 +23,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # Pin torch first so the resolver keeps the CPU wheel instead of pulling a CUDA build.
     say "installing torch==2.13.0"
     pipq "torch==2.13.0"
-    say "installing the project (editable) with the dev, demo, parity and cuda extras"
-    pipq -e ".[dev,demo,parity,cuda]"
-    # Reference implementations, without their heavy optional dependencies.
-    say "installing the reference implementations spikingjelly==2.0.0 and snntorch==1.0.0 (no dependencies)"
-    pipq --no-deps "spikingjelly==2.0.0" "snntorch==1.0.0"
+    say "installing the project (editable) with the dev, demo, parity, cuda, nir and test extras"
+    pipq -e ".[dev,demo,parity,cuda,nir,test]"
+    # Reference implementations, without their heavy optional dependencies (norse would pull
+    # torchvision; its NIR import needs only nir and nirtorch, installed above).
+    say "installing the reference implementations spikingjelly==2.0.0, snntorch==1.0.0 and norse==1.1.0 (no dependencies)"
+    pipq --no-deps "spikingjelly==2.0.0" "snntorch==1.0.0" "norse==1.1.0"
     echo "$want" > "$stamp"
     say "environment ready"
 fi
