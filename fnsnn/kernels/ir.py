@@ -133,6 +133,7 @@ class Program:
     forward_prelude: Callable
     backward: Body
     backward_prelude: Callable
+    derived_from: Tuple[frozenset, ...] = ()  # for each forward derived value, the parameters it is computed from
 
     @property
     def exact(self) -> bool:
@@ -403,6 +404,12 @@ def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs
     bound = {placeholders[i]: name for i, name in zip(dynamic_inputs, names)}
     bound.update((node, f"{derived_prefix}{k}") for k, node in enumerate(boundary))
     body = _body(gm, bound, dynamic)
+    sources = {p: frozenset([k]) for k, p in enumerate(params)}
+    for node in nodes:
+        if node not in sources and node not in dynamic and node.op == "call_function":
+            sources[node] = frozenset().union(*(sources.get(a, frozenset()) for a in node.all_input_nodes))
+    derived_from = tuple(sources.get(node, frozenset()) if node not in params else frozenset()
+                         for node in boundary)
 
     def prelude(*values):
         env = dict(zip(params, values))
@@ -417,7 +424,7 @@ def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs
             env[node] = node.target(*args, **kwargs)
         return tuple(env[node] for node in boundary)
 
-    return body, prelude
+    return body, prelude, derived_from
 
 
 def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtype) -> Program:
@@ -442,10 +449,10 @@ def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtyp
         raise NotElementwise(f"tracing the step failed ({type(exc).__name__}: {exc})") from None
     state = [f"s{i}" for i in range(n_state)]
     params = range(1 + n_state, n_in)
-    forward, forward_prelude = _split(fwd, range(1 + n_state), params, ["x", *state], "d")
+    forward, forward_prelude, derived_from = _split(fwd, range(1 + n_state), params, ["x", *state], "d")
     bwd_dynamic = [*range(1 + n_state), *range(n_in, n_in + 1 + n_state)]
-    backward, backward_prelude = _split(bwd, bwd_dynamic, params,
+    backward, backward_prelude, _ = _split(bwd, bwd_dynamic, params,
                                         ["x", *state, "gy", *(f"gn{i}" for i in range(n_state))], "e")
     if len(forward.outputs) != 1 + n_state:
         raise NotElementwise("the step must return (y, state) with one tensor per state field")
-    return Program(n_state, n_params, forward, forward_prelude, backward, backward_prelude)
+    return Program(n_state, n_params, forward, forward_prelude, backward, backward_prelude, derived_from)

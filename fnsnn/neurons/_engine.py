@@ -289,12 +289,29 @@ def _library_reason(program: Program, plan: Plan) -> Optional[str]:
     return None
 
 
+def _mixes_numbers_and_tensors(plan: Plan, values) -> bool:
+    """Whether a value computed from the parameters alone combines a Python number with a tensor.
+
+    Python numbers are passed as float64 tensors, which compute as Python does on its own numbers; but
+    next to a tensor torch rounds a Python number to the tensor's dtype first, which a float64 tensor
+    does not imitate. Such a call is bit-exact only on the graph-free scan.
+    """
+    program = program_of(plan)
+    if isinstance(program, str):
+        return False
+    is_tensor = [isinstance(v, Tensor) for v in values]
+    return any(any(is_tensor[k] for k in deps) and not all(is_tensor[k] for k in deps)
+               for deps in program.derived_from)
+
+
 def choose(fn: str, backend: str, plan: Plan, values, x_seq: Tensor, state: Sequence[Tensor]) -> str:
     """The backend that runs this call; an explicit backend that cannot run it raises ``ValueError``."""
     if backend == "auto":
         if torch.compiler.is_compiling() or forward_ad_active([x_seq, *state, *values]):
             return "torch"
         order = ("triton", "eager") if x_seq.is_cuda else ("cpu", "eager")
+        if _mixes_numbers_and_tensors(plan, values):
+            order = ("eager",)
         for name in order:
             if unsupported(name, plan, values, x_seq) is None:
                 return name
@@ -506,8 +523,12 @@ def _reference_vjp(run: Run, x, state, values, gy, gv, gstate):
     plan = run.plan
     S = plan.n_state
 
+    where = [k for k, v in enumerate(values) if isinstance(v, Tensor)]
+
     def reference(x, *rest):
-        st, vals = list(rest[:S]), rest[S:]
+        st, vals = list(rest[:S]), list(values)
+        for k, v in zip(where, rest[S:]):
+            vals[k] = v
         ys, vs = [], []
         for xt in x.unbind(0):
             y, *st = plan.step(xt, *st, *vals)
@@ -515,11 +536,14 @@ def _reference_vjp(run: Run, x, state, values, gy, gv, gstate):
             vs.append(st[plan.trace_field])
         return (torch.stack(ys), *([torch.stack(vs)] if gv is not None else []), *st)
 
-    outs, pull = torch.func.vjp(reference, x, *state, *values)
+    outs, pull = torch.func.vjp(reference, x, *state, *(values[k] for k in where))
     cot = [gy, *([gv] if gv is not None else []), *gstate]
     cot = [torch.zeros_like(o) if g is None else g for g, o in zip(cot, outs)]
     grads = pull(tuple(cot))
-    return grads[0], list(grads[1:1 + S]), list(grads[1 + S:])
+    gp = [None] * len(values)
+    for k, g in zip(where, grads[1 + S:]):
+        gp[k] = g
+    return grads[0], list(grads[1:1 + S]), gp
 
 
 def _zero_if_none(g, like):
@@ -619,7 +643,8 @@ class _Scan(torch.autograd.Function):
         saved = output[2 + S:]
         ctx.run = run
         ctx.n_values = len(rest) - S
-        ctx.save_for_backward(x_seq, *rest, *saved)
+        ctx.numbers = [None if isinstance(v, Tensor) else v for v in rest[S:]]  # Python numbers ride along
+        ctx.save_for_backward(x_seq, *rest[:S], *(v for v in rest[S:] if isinstance(v, Tensor)), *saved)
         ctx.mark_non_differentiable(*saved)
         ctx.set_materialize_grads(False)
 
@@ -637,7 +662,9 @@ class _Scan(torch.autograd.Function):
         run = ctx.run
         S = run.plan.n_state
         x_seq, *rest = ctx.saved_tensors
-        state, values, saved = rest[:S], rest[S:S + ctx.n_values], rest[S + ctx.n_values:]
+        n_tensors = sum(v is None for v in ctx.numbers)
+        state, tensors, saved = rest[:S], iter(rest[S:S + n_tensors]), rest[S + n_tensors:]
+        values = [next(tensors) if v is None else v for v in ctx.numbers]
         gstate = list(grads[:S])
         need_x = ctx.needs_input_grad[1]
         need_s = list(ctx.needs_input_grad[2:2 + S])
@@ -724,11 +751,15 @@ def scan(fn: str, family, x_seq: Tensor, state, cfg: Dict[str, Any], return_v_se
     plan, values = make_plan(family, cfg, x_seq.dtype)
     chosen = choose(fn, backend, plan, values, x_seq, list(state))
     _last.backend, _last.plan = chosen, plan
+    _last.exact = chosen in ("torch", "eager") or (
+        not isinstance(program_of(plan), str) and program_of(plan).exact
+        and not _mixes_numbers_and_tensors(plan, values))
     if log.isEnabledFor(logging.DEBUG):
         log.debug("fnsnn: %s ran backend %r on %s %s", fn, chosen, tuple(x_seq.shape), x_seq.dtype)
     if chosen == "torch":
         return None
-    values = _as_tensors(values, x_seq)
+    if chosen != "eager":  # generated code reads every number from a tensor
+        values = _as_tensors(values, x_seq)
     run = Run(plan, chosen, return_v_seq)
     out = _Scan.apply(run, x_seq, *state, *values)
     S = plan.n_state
