@@ -8,8 +8,10 @@ on explicit state.
 from . import base, functional, neuron, surrogate
 from . import td  # noqa: E402
 from ._state import apply, init_state, memory_modules
+from ._explicit import flat_from_state, state_from_flat
 
-__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "init_state", "apply", "memory_modules"]
+__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "init_state", "apply", "memory_modules",
+           "state_from_flat", "flat_from_state"]
 
 
 def __getattr__(name):
