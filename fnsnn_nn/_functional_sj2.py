@@ -319,3 +319,38 @@ def neunorm_step(in_spikes: Tensor, state: Tensor, weight: Tensor, momentum: flo
     y, st = synapses.neunorm_step(in_spikes, synapses.NeuNormState(state), weight=weight, k=momentum,
                                   input_scale=input_scale)
     return y, st.x
+
+
+# -- neuron followed by Linear, spikes recomputed in the backward --------------------------------
+
+_THREADS = (128, 256, 512)
+
+
+def _time_major(fn: str, x, v, threads) -> bool:
+    if threads not in _THREADS:
+        raise ValueError(f"{fn}: `threads` must be one of {_THREADS}, got {threads!r}.")
+    if not isinstance(x, torch.Tensor) or not isinstance(v, torch.Tensor) or x.dim() not in (v.dim(), v.dim() + 1):
+        got = (tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__,
+               tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__)
+        raise ValueError(f"{fn}: `x` must be [M, K] or [T, M, K] with `v` [M, K], got x {got[0]} and v {got[1]}.")
+    return x.dim() == v.dim() + 1
+
+
+def lif_linear(x: Tensor, v: Tensor, weight_t: Tensor, bias: Optional[Tensor] = None, *, tau: float = 2.0,
+               decay_input: bool = True, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
+               detach_reset: bool = False, surrogate_function: Optional[Callable] = None, threads: int = 256):
+    """LIF then ``spike @ weight_t + bias`` without keeping the spikes: ``(y, v_final)``; see
+    :func:`fnsnn.lif_linear`. ``threads`` (2.0.0's CUDA block size) is checked and has no effect."""
+    tm = _time_major("lif_linear", x, v, threads)
+    return fnsnn.lif_linear(x, v, weight_t, bias, tau=tau, decay_input=decay_input, v_threshold=v_threshold,
+                            v_reset=v_reset, detach_reset=detach_reset, surrogate_function=surrogate_function,
+                            time_major=tm)
+
+
+def if_linear(x: Tensor, v: Tensor, weight_t: Tensor, bias: Optional[Tensor] = None, *, v_threshold: float = 1.0,
+              v_reset: Optional[float] = 0.0, detach_reset: bool = False,
+              surrogate_function: Optional[Callable] = None, threads: int = 256):
+    """IF then ``spike @ weight_t + bias`` without keeping the spikes; as :func:`lif_linear`."""
+    tm = _time_major("if_linear", x, v, threads)
+    return fnsnn.if_linear(x, v, weight_t, bias, v_threshold=v_threshold, v_reset=v_reset,
+                           detach_reset=detach_reset, surrogate_function=surrogate_function, time_major=tm)

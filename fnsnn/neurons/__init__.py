@@ -134,6 +134,7 @@ from .half_threshold import (
     half_threshold_if_multi_step,
     half_threshold_if_step,
 )
+from .neuron_linear import if_linear, lif_linear
 
 import types as _types
 
