@@ -72,3 +72,4 @@ from ._sj2 import (  # noqa: E402  (SpikingJelly 2.0.0 additions)
     TLastMultiStepContainer,
     TLastSeqToANNContainer,
 )
+from ._spike_driven import SpikeDrivenSelfAttention  # noqa: E402

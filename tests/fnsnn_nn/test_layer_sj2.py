@@ -180,3 +180,68 @@ def test_bntt_through_the_state_door():
     functional.set_step_mode(net, "m")
     torch.testing.assert_close(torch.stack(ys), net(x_seq))
     assert int(state["1"]["t"]) == 2
+
+
+# -- SpikeDrivenSelfAttention ---------------------------------------------------------------------
+
+@pytest.mark.parity
+@pytest.mark.parametrize("build", [
+    dict(),
+    dict(v_threshold=0.3, tau=3.0),
+    "IFNode",
+])
+def test_spike_driven_self_attention_matches_2_0_0(build):
+    sl = _sl()
+    from spikingjelly.activation_based import base as sb, functional as sf, neuron as sn
+
+    torch.manual_seed(0)
+    if build == "IFNode":
+        ours = layer.SpikeDrivenSelfAttention(8, 2, spiking_neuron=neuron.IFNode, detach_reset=True)
+        theirs = sl.SpikeDrivenSelfAttention(8, 2, spiking_neuron=sn.IFNode, detach_reset=True)
+    else:
+        ours, theirs = layer.SpikeDrivenSelfAttention(8, 2, **build), sl.SpikeDrivenSelfAttention(8, 2, **build)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict(ours.state_dict())
+    assert [n for n, _ in fnsnn_nn.base.named_memories(ours)] == [n for n, _ in sb.named_memories(theirs)]
+    for name in ("shortcut_lif", "q_lif", "attn_lif"):
+        a, b = getattr(ours, name), getattr(theirs, name)
+        assert (type(a).__name__, a.v_threshold, a.detach_reset) == (type(b).__name__, b.v_threshold,
+                                                                    b.detach_reset)
+    x = torch.randn(3, 2, 8, 4, 4) * 3
+    for train in (True, False):
+        ours.train(train)
+        theirs.train(train)
+        functional.reset_net(ours)
+        sf.reset_net(theirs)
+        xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        a, b = ours(xa), theirs(xb)
+        torch.testing.assert_close(a, b)
+        g = torch.randn_like(a)
+        ga = torch.autograd.grad(a, [xa, *ours.parameters()], g)
+        gb = torch.autograd.grad(b, [xb, *theirs.parameters()], g)
+        for u, w in zip(ga, gb):
+            torch.testing.assert_close(u, w, rtol=1e-4, atol=1e-5)
+    for (k, u), (_, w) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        torch.testing.assert_close(u, w, msg=k)
+
+
+def test_spike_driven_self_attention_explicit_state_and_errors():
+    torch.manual_seed(0)
+    m = layer.SpikeDrivenSelfAttention(8, 2).eval()
+    x = torch.randn(4, 2, 8, 3, 3) * 3
+    f = fnsnn_nn.base.to_functional_forward(m)
+    (y1,), s1 = f((x[:2],), tuple(fnsnn_nn.base.extract_memories(m)))
+    (y2,), _ = f((x[2:],), s1)
+    torch.testing.assert_close(torch.cat((y1, y2)), m(x))
+    g = grad(lambda inp: f((inp,), (0.0,) * 5)[0][0].sum())(x)
+    xr = x.clone().requires_grad_(True)
+    functional.reset_net(m)
+    m(xr).sum().backward()
+    torch.testing.assert_close(g, xr.grad)
+    with pytest.raises(ValueError, match=r"SpikeDrivenSelfAttention: dim=10 must be divisible by num_heads=4"):
+        layer.SpikeDrivenSelfAttention(10, 4)
+    with pytest.raises(ValueError, match=r"SpikeDrivenSelfAttention: `x_seq` must have shape "
+                                         r"\[T, N, C=8, H, W\], got \(2, 8, 3, 3\)"):
+        m(x[0])
+    with pytest.raises(ValueError, match=r"need step_mode='m', got step_mode='s'"):
+        layer.SpikeDrivenSelfAttention(8, 2, spiking_neuron=neuron.IFNode, step_mode="s")
