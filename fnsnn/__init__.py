@@ -14,5 +14,6 @@ from .neurons import *  # noqa: F401,F403
 from .scan import scan
 from . import td  # noqa: E402
 from . import attention  # noqa: E402
+from . import encoding  # noqa: E402
 
 __version__ = "0.1.0"

@@ -10,14 +10,14 @@ from . import td  # noqa: E402
 from ._state import apply, init_state, memory_modules
 from ._explicit import flat_from_state, state_from_flat
 
-__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "init_state", "apply", "memory_modules",
-           "state_from_flat", "flat_from_state"]
+__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "encoding", "monitor", "init_state", "apply",
+           "memory_modules", "state_from_flat", "flat_from_state"]
 
 
 def __getattr__(name):
-    # layer imports neuron and functional; load it on first use.
-    if name == "layer":
+    # layer imports neuron and functional (encoding imports layer); load them on first use.
+    if name in ("layer", "encoding", "monitor"):
         import importlib
 
-        return importlib.import_module(".layer", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fnsnn_nn' has no attribute {name!r}")
