@@ -187,6 +187,16 @@ def raf_step(x: Tensor, u: Tensor, v: Tensor, b: float, omega: float, dt: float,
     return spike, st.u, st.v
 
 
+def activation_aware_if_step(x: Tensor, v: Tensor, v_threshold, v_offset, v_reset: Optional[float],
+                             surrogate_function: Callable, detach_reset: bool = False):
+    """``(spike, v)`` of one activation-aware IF step (parameters already broadcastable to ``x``); see
+    :func:`fnsnn.activation_aware_if_step`."""
+    spike, st = fnsnn.activation_aware_if_step(x, fnsnn.ActivationAwareIFState(v), v_threshold=v_threshold,
+                                               v_offset=v_offset, v_reset=v_reset, detach_reset=detach_reset,
+                                               surrogate_function=surrogate_function)
+    return spike, st.v
+
+
 def liaf_step(x: Tensor, v: Tensor, tau: float, decay_input: bool, v_threshold: float, v_reset: Optional[float],
               act: Callable, threshold_related: bool, surrogate_function: Callable, detach_reset: bool = False):
     """``(y, v)`` of one LIAF step (analog output ``act``); see :func:`fnsnn.liaf_step`."""

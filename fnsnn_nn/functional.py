@@ -337,6 +337,7 @@ def chunk_multi_step_forward(split_size: int, x_seq: torch.Tensor, multi_step_mo
 
 
 from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer functions)
+    activation_aware_if_step,
     clif_step,
     cuba_lif_step,
     delay_step,

@@ -135,6 +135,13 @@ from .half_threshold import (
     half_threshold_if_step,
 )
 from .neuron_linear import if_linear, lif_linear
+from .activation_aware import (
+    ACTIVATION_AWARE_IF,
+    ActivationAwareIFState,
+    activation_aware_if_init_state,
+    activation_aware_if_multi_step,
+    activation_aware_if_step,
+)
 
 import types as _types
 

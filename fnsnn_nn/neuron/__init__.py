@@ -14,3 +14,4 @@ from .adapt import AdaptBaseNode
 from .online import OTTTLIFNode, SLTTLIFNode
 from .ilif import ILIFNode, MultiLevelSpikeCount
 from .half_threshold import HalfThresholdIFNode
+from .activation_aware import ActivationAwareIFNode
