@@ -197,6 +197,21 @@ def activation_aware_if_step(x: Tensor, v: Tensor, v_threshold, v_offset, v_rese
     return spike, st.v
 
 
+def stbif_step(x: Tensor, q: Tensor, acc_q: Tensor, q_threshold: Tensor, pos_max: Tensor, neg_min: Tensor):
+    """``(out, q, acc_q, cur_output)`` of one ST-BIF step; see :func:`fnsnn.stbif_step`."""
+    y, st = fnsnn.stbif_step(x, fnsnn.STBIFState(q, acc_q, torch.zeros_like(q)), q_threshold=q_threshold,
+                             pos_max=pos_max, neg_min=neg_min)
+    return y, st.q, st.acc_q, st.cur_output
+
+
+def stbif_multi_step(x_seq: Tensor, q: Tensor, acc_q: Tensor, q_threshold: Tensor, pos_max: Tensor,
+                     neg_min: Tensor):
+    """``(out_seq, q, acc_q, cur_output)`` of ST-BIF over ``x_seq``; see :func:`fnsnn.stbif_multi_step`."""
+    y, st = fnsnn.stbif_multi_step(x_seq, fnsnn.STBIFState(q, acc_q, torch.zeros_like(q)), q_threshold=q_threshold,
+                                   pos_max=pos_max, neg_min=neg_min)
+    return y, st.q, st.acc_q, st.cur_output
+
+
 def liaf_step(x: Tensor, v: Tensor, tau: float, decay_input: bool, v_threshold: float, v_reset: Optional[float],
               act: Callable, threshold_related: bool, surrogate_function: Callable, detach_reset: bool = False):
     """``(y, v)`` of one LIAF step (analog output ``act``); see :func:`fnsnn.liaf_step`."""

@@ -363,6 +363,8 @@ from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer fun
     qif_multi_step,
     qif_step,
     raf_step,
+    stbif_multi_step,
+    stbif_step,
     synapse_filter_step,
     ternary_if_step,
     ternary_lif_step,

@@ -15,3 +15,4 @@ from .online import OTTTLIFNode, SLTTLIFNode
 from .ilif import ILIFNode, MultiLevelSpikeCount
 from .half_threshold import HalfThresholdIFNode
 from .activation_aware import ActivationAwareIFNode
+from .stbif import STBIFNode

@@ -74,3 +74,94 @@ def test_activation_aware_if_errors():
         node(torch.randn(2, 4))
     with pytest.raises(ValueError, match=r"activation_aware_if_multi_step: `channel_dim`=5 is out of range"):
         fnsnn.activation_aware_if_multi_step(torch.randn(3, 2, 3), v_threshold=torch.ones(3), channel_dim=5)
+
+
+# -- STBIFNode ---------------------------------------------------------------------------------------
+
+STBIF_CONFIGS = [dict(q_threshold=0.5, level=8, sym=True), dict(q_threshold=0.3, level=4),
+                 dict(q_threshold=0.5, level=8, pos_max=2.0, neg_min=-1.0)]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw", STBIF_CONFIGS)
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_stbif_matches_2_0_0(kw, step_mode):
+    from spikingjelly.activation_based import base as sb, neuron as sn
+
+    import fnsnn_nn
+
+    ours, theirs = neuron.STBIFNode(**kw, step_mode=step_mode), sn.STBIFNode(**kw, step_mode=step_mode).eval()
+    assert list(fnsnn_nn.base.named_memories(ours)) == list(sb.named_memories(theirs))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["q_threshold", "pos_max", "neg_min"]
+    for k, v in ours.state_dict().items():
+        torch.testing.assert_close(v, theirs.state_dict()[k])
+    x = torch.randn(9, 3, 4)
+    with torch.no_grad():
+        for _ in range(2):  # the state carries over
+            ya = ours(x) if step_mode == "m" else torch.stack([ours(t) for t in x])
+            yb = theirs(x) if step_mode == "m" else torch.stack([theirs(t) for t in x])
+            torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+            for name in ("q", "acc_q", "cur_output"):
+                torch.testing.assert_close(getattr(ours, name), getattr(theirs, name), rtol=0, atol=0)
+
+
+@pytest.mark.parity
+def test_stbif_functions_match_2_0_0():
+    from spikingjelly.activation_based import functional as sf
+
+    x, q, acc = torch.randn(6, 5), torch.rand(5), torch.randint(-2, 3, (5,)).float()
+    params = (torch.tensor(0.5), torch.tensor(3.0), torch.tensor(-4.0))
+    for ours, theirs, inp in ((F.stbif_step, sf.stbif_step, x[0]), (F.stbif_multi_step, sf.stbif_multi_step, x)):
+        for u, w in zip(ours(inp, q, acc, *params), theirs(inp, q, acc, *params)):
+            torch.testing.assert_close(u, w, rtol=0, atol=0)
+
+
+def test_stbif_releases_the_quantised_activation():
+    # an activation fed at t = 0, then silence: once T covers the count, the summed output is
+    # s * clamp(round(x / s)), the quantised ANN's activation
+    s, level = 0.25, 8
+    pos, neg = fnsnn.stbif_bounds(level, sym=True)
+    x = torch.linspace(-1.5, 1.5, 41)
+    x_seq = torch.cat((x[None], torch.zeros(11, 41)))
+    y, st = fnsnn.stbif_multi_step(x_seq, q_threshold=s, pos_max=pos, neg_min=neg)
+    want = s * torch.clamp(torch.floor(x / s + 0.5), neg, pos)
+    torch.testing.assert_close(y.sum(0), want)
+    torch.testing.assert_close(st.acc_q * s, want)
+
+
+def test_stbif_core_contract():
+    x = torch.randn(7, 3, 4) * 0.6
+    cfg = dict(q_threshold=0.3, pos_max=3.0, neg_min=-4.0)
+    y_seq, final, q_seq = fnsnn.stbif_multi_step(x, **cfg, return_v_seq=True)
+    state, ys = None, []
+    for t in x.unbind(0):
+        y, state = fnsnn.stbif_step(t, state, **cfg)
+        ys.append(y)
+    torch.testing.assert_close(torch.stack(ys), y_seq, rtol=0, atol=0)
+    for u, w in zip(state, final):
+        torch.testing.assert_close(u, w, rtol=0, atol=0)
+    torch.testing.assert_close(q_seq[-1], final.q)
+    xs = torch.randn(4, 7, 3, 4) * 0.6
+    out = vmap(lambda v: fnsnn.stbif_multi_step(v, **cfg)[0])(xs)
+    for b in range(4):
+        torch.testing.assert_close(out[b], fnsnn.stbif_multi_step(xs[b], **cfg)[0])
+    g = grad(lambda s: fnsnn.stbif_multi_step(x, q_threshold=s, pos_max=3.0, neg_min=-4.0)[0].sum())(torch.tensor(0.3))
+    assert torch.isfinite(g)  # the output scale is differentiable; the charge carries no gradient (as in 2.0.0)
+    node = neuron.STBIFNode(0.3, 8, sym=True, step_mode="m")
+    torch.testing.assert_close(node(x), fnsnn.stbif_multi_step(x, **cfg)[0])
+
+
+def test_stbif_errors():
+    with pytest.raises(ValueError, match=r"stbif_bounds: `level` must be an int >= 2, got 1"):
+        neuron.STBIFNode(1.0, 1)
+    with pytest.raises(ValueError, match=r"STBIFNode: `q_threshold` must hold finite values > 0, got 0.0"):
+        neuron.STBIFNode(0.0, 8)
+    with pytest.raises(ValueError, match=r"stbif_step: `q_threshold` \(the quantiser's scale\) must be > 0"):
+        fnsnn.stbif_step(torch.randn(3), q_threshold=-1.0, pos_max=1.0, neg_min=0.0)
+    with pytest.raises(ValueError, match=r"stbif_step: `state.q` has shape \(2,\) but the input needs \(3,\)"):
+        fnsnn.stbif_step(torch.randn(3), fnsnn.STBIFState(*[torch.zeros(2)] * 3), q_threshold=1.0, pos_max=1.0,
+                         neg_min=0.0)
+    node = neuron.STBIFNode(0.5, 8)
+    node(torch.randn(2, 3))
+    with pytest.raises(ValueError, match=r"STBIFNode: stored memory `q` has shape \(2, 3\).*reset_net"):
+        node(torch.randn(4, 3))
