@@ -16,3 +16,4 @@ from .ilif import ILIFNode, MultiLevelSpikeCount
 from .half_threshold import HalfThresholdIFNode
 from .activation_aware import ActivationAwareIFNode
 from .stbif import STBIFNode
+from .simple_base import SimpleBaseNode

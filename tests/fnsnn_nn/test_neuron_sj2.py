@@ -165,3 +165,53 @@ def test_stbif_errors():
     node(torch.randn(2, 3))
     with pytest.raises(ValueError, match=r"STBIFNode: stored memory `q` has shape \(2, 3\).*reset_net"):
         node(torch.randn(4, 3))
+
+
+# -- SimpleBaseNode -------------------------------------------------------------------------------------
+
+def _leaky(base):
+    class Leaky(base):
+        def neuronal_charge(self, x):
+            self.v = self.v * 0.5 + x
+    return Leaky
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw", [dict(), dict(v_reset=None, detach_reset=True, v_threshold=0.7)])
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_simple_base_node_subclass_matches_2_0_0(kw, step_mode):
+    from spikingjelly.activation_based import base as sb, neuron as sn, surrogate as ss
+
+    ours = _leaky(neuron.SimpleBaseNode)(surrogate_function=surrogate.ATan(), step_mode=step_mode, **kw)
+    theirs = _leaky(sn.SimpleBaseNode)(surrogate_function=ss.ATan(), step_mode=step_mode, **kw)
+    import fnsnn_nn
+
+    assert list(fnsnn_nn.base.named_memories(ours)) == list(sb.named_memories(theirs))
+    x = torch.randn(6, 3, 4) * 2
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    if step_mode == "m":
+        ya, yb = ours(xa), theirs(xb)
+    else:
+        ya, yb = torch.stack([ours(t) for t in xa]), torch.stack([theirs(t) for t in xb])
+    torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+    torch.testing.assert_close(ours.v, theirs.v)
+    w = torch.randn_like(ya)
+    torch.testing.assert_close(torch.autograd.grad((ya * w).sum() + ours.v.sum(), xa)[0],
+                               torch.autograd.grad((yb * w).sum() + theirs.v.sum(), xb)[0])
+
+
+def test_simple_base_node_explicit_state_and_errors():
+    import fnsnn_nn
+
+    node = _leaky(neuron.SimpleBaseNode)()
+    f = fnsnn_nn.base.to_functional_forward(node)
+    x = torch.randn(5, 3) * 2
+    (y,), (v,) = f((x,), (0.0,))
+    torch.testing.assert_close(y, _leaky(neuron.SimpleBaseNode)()(x))
+    g = grad(lambda inp: f((inp,), (0.3,))[1][0].sum())(x)  # through the charge, fire and reset
+    assert torch.isfinite(g).all() and node.v == 0.0
+    with pytest.raises(NotImplementedError, match=r"SimpleBaseNode.neuronal_charge: a SimpleBaseNode subclass"):
+        neuron.SimpleBaseNode()(x)
+    node(x)
+    with pytest.raises(ValueError, match=r"Leaky: stored memory `v` has shape \(5, 3\).*reset_net"):
+        node(torch.randn(2, 3))
