@@ -17,3 +17,4 @@ from .half_threshold import HalfThresholdIFNode
 from .activation_aware import ActivationAwareIFNode
 from .stbif import STBIFNode
 from .simple_base import SimpleBaseNode
+from .dsr import DSRIFNode

@@ -215,3 +215,57 @@ def test_simple_base_node_explicit_state_and_errors():
     node(x)
     with pytest.raises(ValueError, match=r"Leaky: stored memory `v` has shape \(5, 3\).*reset_net"):
         node(torch.randn(2, 3))
+
+
+# -- DSRIFNode ----------------------------------------------------------------------------------------
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw", [dict(v_threshold=2.0, alpha=0.5), dict(v_threshold=1.0, alpha=0.3,
+                                                                        v_threshold_grad_scaling=3.0)])
+def test_dsr_if_matches_2_0_0(kw):
+    from spikingjelly.activation_based import neuron as sn
+
+    ours, theirs = neuron.DSRIFNode(T=5, **kw), sn.DSRIFNode(T=5, **kw)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["v_threshold"]
+    x = torch.randn(5, 3, 8) * 2
+    x[:, 0, 0] = 0.0  # representation exactly 0
+    x[:, 0, 1] = kw["v_threshold"]  # exactly V_th
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), theirs(xb)
+    torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+    g = torch.randn_like(ya)
+    ga = torch.autograd.grad(ya, [xa, ours.v_threshold], g)
+    gb = torch.autograd.grad(yb, [xb, theirs.v_threshold], g)
+    for u, w in zip(ga, gb):
+        torch.testing.assert_close(u, w)
+    with torch.no_grad():
+        ours.v_threshold.fill_(0.001)  # below the lower bound: clamped, no threshold gradient
+        theirs.v_threshold.fill_(0.001)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), theirs(xb)
+    torch.testing.assert_close(ya, yb)
+    for u, w in zip(torch.autograd.grad(ya.sum(), [xa, ours.v_threshold]),
+                    torch.autograd.grad(yb.sum(), [xb, theirs.v_threshold])):
+        torch.testing.assert_close(u, w)
+
+
+def test_dsr_if_torch_func_and_errors():
+    x = torch.randn(4, 5, 3, 6)
+    run = lambda xs, th: fnsnn.dsr_if_multi_step(xs, th).sum()  # noqa: E731
+    th = torch.tensor(1.5)
+    gs = vmap(grad(run), in_dims=(0, None))(x, th)
+    for b in range(4):
+        xr = x[b].clone().requires_grad_(True)
+        run(xr, th).backward()
+        torch.testing.assert_close(gs[b], xr.grad)
+    assert torch.isfinite(grad(run, argnums=1)(x[0], th))
+    node = neuron.DSRIFNode(T=4, v_threshold_training=False)
+    assert list(node.state_dict()) == [] and not node.v_threshold.requires_grad
+    with pytest.raises(ValueError, match=r"DSRIFNode: the input has T=3 steps but the neuron was built with T=4"):
+        node(torch.randn(3, 2))
+    with pytest.raises(ValueError, match=r"DSRIFNode: `v_threshold` must be a float >= v_threshold_lower_bound"):
+        neuron.DSRIFNode(T=4, v_threshold=0.001)
+    with pytest.raises(ValueError, match=r"DSRIFNode.step_mode: expected one of \('m',\), got 's'"):
+        neuron.DSRIFNode(T=4, step_mode="s")
+    with pytest.raises(ValueError, match=r"dsr_if_multi_step: `x_seq` has an empty time dimension"):
+        fnsnn.dsr_if_multi_step(torch.randn(0, 3), 1.0)
