@@ -18,3 +18,4 @@ from .activation_aware import ActivationAwareIFNode
 from .stbif import STBIFNode
 from .simple_base import SimpleBaseNode
 from .dsr import DSRIFNode
+from .few_spike import FewSpikeNode, FewSpikeTable, HGNode, OutlierAwareThresholdNode

@@ -269,3 +269,74 @@ def test_dsr_if_torch_func_and_errors():
         neuron.DSRIFNode(T=4, step_mode="s")
     with pytest.raises(ValueError, match=r"dsr_if_multi_step: `x_seq` has an empty time dimension"):
         fnsnn.dsr_if_multi_step(torch.randn(0, 3), 1.0)
+
+
+# -- Few-Spike neurons ------------------------------------------------------------------------------------
+
+def _fs_pairs():
+    from spikingjelly.activation_based import neuron as sn, surrogate as ss
+    from spikingjelly.activation_based.neuron import few_spike as sfs
+
+    from fnsnn_nn.neuron import few_spike as ofs
+
+    rows = ([0.5, 0.25, 0.125], [0.5, 0.25, 0.125], [0.6, 0.3, 0.1]), ([1.0, 0.5, 0.25], [1.0, 0.5, 0.25],
+                                                                      [1.0, 0.5, 0.25]), \
+        ([2.0, 1.0, 0.5], [2.0, 1.0, 0.5], [-2.0, -1.0, -0.5])
+    ot = [ofs.FewSpikeTable(*r) for r in rows]
+    st = [sfs.FewSpikeTable(*r) for r in rows]
+    return [
+        (lambda m: ofs.FewSpikeNode(ot[0], surrogate.ATan(), m), lambda m: sn.FewSpikeNode(st[0], ss.ATan(), m)),
+        (lambda m: ofs.HGNode(ot, [0.0, 1.0], step_mode=m), lambda m: sn.HGNode(st, [0.0, 1.0], step_mode=m)),
+        (lambda m: ofs.OutlierAwareThresholdNode(ot[0], ot[1], 0.8, 2.0, step_mode=m),
+         lambda m: sn.OutlierAwareThresholdNode(st[0], st[1], 0.8, 2.0, step_mode=m)),
+        (lambda m: ofs.OutlierAwareThresholdNode(ot[0], ot[1], 0.5, step_mode=m),
+         lambda m: sn.OutlierAwareThresholdNode(st[0], st[1], 0.5, step_mode=m)),
+    ]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_few_spike_nodes_match_2_0_0(index, step_mode):
+    make_ours, make_theirs = _fs_pairs()[index]
+    ours, theirs = make_ours(step_mode), make_theirs(step_mode)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for k, v in ours.state_dict().items():
+        torch.testing.assert_close(v, theirs.state_dict()[k])
+    x = torch.randn((3, 4, 5) if step_mode == "m" else (4, 5)) * 1.5
+    x.view(-1)[:3] = torch.tensor([0.0, 1.0, -0.8])  # region and split boundaries
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), theirs(xb)
+    torch.testing.assert_close(ya, yb)
+    g = torch.randn_like(ya)
+    torch.testing.assert_close(torch.autograd.grad(ya, xa, g)[0], torch.autograd.grad(yb, xb, g)[0])
+
+
+def test_few_spike_functions_and_errors():
+    from fnsnn.neurons.few_spike import few_spike_multi_step
+
+    from fnsnn_nn.neuron import FewSpikeTable
+
+    t = FewSpikeTable([0.5, 0.25, 0.125], [0.5, 0.25, 0.125], [0.5, 0.25, 0.125])
+    v = torch.tensor([0.3, 0.6, 0.9, -0.2])
+    torch.testing.assert_close(few_spike_multi_step(v, t.theta, t.h, t.d).sum(0),
+                               torch.tensor([0.25, 0.5, 0.875, 0.0]))  # binary expansion, 3 bits
+    vs = torch.randn(6, 4)
+    out = vmap(lambda u: few_spike_multi_step(u, t.theta, t.h, t.d))(vs)
+    for i in range(6):
+        torch.testing.assert_close(out[i], few_spike_multi_step(vs[i], t.theta, t.h, t.d))
+    with pytest.raises(ValueError, match=r"FewSpikeTable: `theta`, `h` and `d` must have the same length"):
+        FewSpikeTable([1.0, 0.5], [1.0], [1.0])
+    with pytest.raises(ValueError, match=r"FewSpikeTable: `h` must be a non-empty 1-D sequence of finite values"):
+        FewSpikeTable([1.0], [float("inf")], [1.0])
+    with pytest.raises(TypeError, match=r"FewSpikeNode: `table` must be a FewSpikeTable"):
+        neuron.FewSpikeNode([1.0])
+    with pytest.raises(ValueError, match=r"FewSpikeNode: step_mode='m' needs x_seq of shape \[K=3, ...\]"):
+        neuron.FewSpikeNode(t, step_mode="m")(torch.randn(2, 4))
+    with pytest.raises(ValueError, match=r"HGNode: 2 tables need 1 gate thresholds, got 2"):
+        neuron.HGNode([t, t], [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"HGNode: `gate_thresholds` must be strictly ascending"):
+        neuron.HGNode([t, t, t], [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"OutlierAwareThresholdNode: `clamp_value` must be None or a float >= "
+                                         r"split_threshold=1.0"):
+        neuron.OutlierAwareThresholdNode(t, t, 1.0, clamp_value=0.5)
