@@ -145,7 +145,7 @@ def apply(net: nn.Module, x: Any, state: Optional[State], params: Optional[Dict[
 def _is_rest_value(value: Any, rest: Any) -> bool:
     if isinstance(value, torch.Tensor) or isinstance(rest, torch.Tensor):
         return value is rest
-    return value is rest or (value is None and rest is None) or (
+    return value is rest or (
         isinstance(value, (int, float)) and isinstance(rest, (int, float)) and float(value) == float(rest))
 
 
@@ -171,7 +171,7 @@ def run_from_state(fn_name: str, net: nn.Module, inputs: Tuple[Any, ...], kwargs
                    forward: Optional[Any] = None) -> Tuple[Any, State]:
     """The engine behind :func:`apply` and ``base.to_functional_forward``.
 
-    Runs ``forward`` (default: ``forward``; a method bound to ``net`` is
+    Runs the copy's ``forward`` (or ``forward``, a method bound to ``net``,
     rebound to the copy) on a private copy of ``net`` whose
     memories hold ``state``. Leaves that are numbers or None are materialised
     per module from that module's input (see :func:`_materialize_hook`).

@@ -167,7 +167,8 @@ class PopEncoder(nn.Module):
     def __init__(self, obs_dim: int, pop_dim: int, spike_ts: int, mean_range, std: float):
         super().__init__()
         mean, width = _population_params(type(self).__name__, obs_dim, pop_dim, spike_ts, mean_range, std)
-        self.obs_dim, self.pop_dim, self.encoder_neuron_num, self.spike_ts = obs_dim, pop_dim, obs_dim * pop_dim, spike_ts
+        self.obs_dim, self.pop_dim, self.spike_ts = obs_dim, pop_dim, spike_ts
+        self.encoder_neuron_num = obs_dim * pop_dim
         self.mean = nn.Parameter(mean)
         self.std = nn.Parameter(width)
 

@@ -260,7 +260,8 @@ def test_errors():
     net = conv_snn(layer, neuron)
     f = base.to_functional_forward(net)
     x = torch.randn(2, 1, 4, 4)
-    with pytest.raises(ValueError, match=r"to_functional_forward: Sequential expected 3 states \(\['1.v', '4.v', '6.v'\]\), but got 0"):
+    with pytest.raises(ValueError, match=r"to_functional_forward: Sequential expected 3 states "
+                                         r"\(\['1.v', '4.v', '6.v'\]\), but got 0"):
         f((x,), ())
     with pytest.raises(TypeError, match=r"to_functional_forward: `inputs` must be a tuple"):
         f(x, (0.0, 0.0, 0.0))

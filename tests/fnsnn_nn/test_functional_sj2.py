@@ -175,7 +175,8 @@ def test_adapter_errors():
         F.lif_multi_step(x[None], torch.zeros(3, 4), neuron_fwd="bf16")
     with pytest.raises(ValueError, match=r"if_multi_step: `neuron_storage` must be None"):
         F.if_multi_step(x[None], torch.zeros(3, 4), neuron_storage=torch.float16)
-    with pytest.raises(ValueError, match=r"delay_step: `queue` must be a tuple of at most delay_steps=1 tensors, got 2"):
+    with pytest.raises(ValueError, match=r"delay_step: `queue` must be a tuple of at most delay_steps=1 "
+                                         r"tensors, got 2"):
         F.delay_step(x, (x, x), 1)
     with pytest.raises(ValueError, match=r"synapse_filter_step: `reciprocal_tau` must be in \(0, 1\)"):
         F.synapse_filter_step(x, x, 1.5)
