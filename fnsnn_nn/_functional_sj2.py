@@ -307,6 +307,44 @@ def izhikevich_multi_step(x_seq: Tensor, v: Tensor, w: Tensor, tau: float = 2.0,
     return y_seq, final.v, final.w, states.v, states.w
 
 
+# -- parallel spiking neurons: 2.0.0 keeps the latest inputs as a tuple of flattened tensors -------------
+
+def _psn_history(fn: str, x: Tensor, queue, length: int) -> Tensor:
+    """The last ``length`` inputs before ``x`` as ``[length, *x.shape]`` (zeros where ``queue`` is short)."""
+    if not isinstance(queue, (tuple, list)):
+        raise TypeError(f"{fn}: `queue` must be a tuple of flattened earlier inputs, got {type(queue).__name__}.")
+    kept = list(queue)[-length:] if length > 0 else []
+    for i, q in enumerate(kept):
+        if not isinstance(q, torch.Tensor) or q.numel() != x.numel():
+            got = tuple(q.shape) if isinstance(q, torch.Tensor) else type(q).__name__
+            raise ValueError(f"{fn}: every queue entry must hold x.numel()={x.numel()} values, got {got}.")
+    rows = [x.new_zeros(x.shape)] * (length - len(kept)) + [q.reshape(x.shape) for q in kept]
+    return torch.stack(rows) if rows else x.new_zeros((0, *x.shape))
+
+
+def sliding_psn_step(x: Tensor, queue: Tuple[Tensor, ...], weight: Tensor, bias, surrogate_function: Callable):
+    """``(spike, new_queue)`` of one sliding-PSN step of order ``k = weight.numel()``; ``queue`` holds up to ``k``
+    latest inputs, flattened, oldest first (missing ones are zeros). See :func:`fnsnn.sliding_psn_step`."""
+    k = weight.numel()
+    history = _psn_history("sliding_psn_step", x, queue, k - 1)
+    spike, _ = fnsnn.sliding_psn_step(x, fnsnn.SlidingPSNState(history), weight=weight, bias=bias,
+                                      surrogate_function=surrogate_function)
+    return spike, (tuple(queue) + (x.flatten(),))[-k:]
+
+
+def masked_psn_step(x: Tensor, time_step: int, queue: Tuple[Tensor, ...], masked_weight: Tensor, bias: Tensor,
+                    k: int, surrogate_function: Callable):
+    """``(spike, time_step + 1, new_queue)`` of step ``time_step`` of the masked PSN (``masked_weight`` ``[T, T]``
+    with its mask applied); ``queue`` holds up to ``k`` latest inputs, flattened, oldest first.
+    See :func:`fnsnn.masked_psn_step`."""
+    if isinstance(time_step, bool) or not isinstance(time_step, int) or time_step < 0:
+        raise ValueError(f"masked_psn_step: `time_step` must be an int >= 0, got {time_step!r}.")
+    history = _psn_history("masked_psn_step", x, queue, time_step)
+    spike, _ = fnsnn.masked_psn_step(x, fnsnn.MaskedPSNState(history), weight=masked_weight, bias=bias, k=k,
+                                     surrogate_function=surrogate_function)
+    return spike, time_step + 1, (tuple(queue) + (x.flatten(),))[-k:]
+
+
 # -- layers -------------------------------------------------------------------------------------
 
 def delay_step(x: Tensor, queue: Tuple[Tensor, ...], delay_steps: int) -> Tuple[Tensor, Tuple[Tensor, ...]]:

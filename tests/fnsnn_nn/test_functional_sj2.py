@@ -228,3 +228,38 @@ def test_t_last_and_chunk_forwards_match_2_0_0():
         F.chunk_multi_step_forward(0, x_seq, ours)
     with pytest.raises(ValueError, match=r"t_last_multi_step_forward: `x_seq` must be a \[N, \*, T\] tensor"):
         F.t_last_multi_step_forward(torch.randn(3), ours)
+
+
+@pytest.mark.parity
+def test_psn_step_functions_match_2_0_0():
+    from spikingjelly.activation_based import functional as SF, neuron as sn, surrogate as SS
+
+    torch.manual_seed(0)
+    w = torch.randn(3, requires_grad=True)
+    b = torch.tensor(-0.2)
+    xs = torch.randn(6, 2, 3)
+    qa = qb = ()
+    for t in range(6):
+        ya, qa = F.sliding_psn_step(xs[t], qa, w, b, surrogate.Sigmoid())
+        yb, qb = SF.sliding_psn_step(xs[t], qb, w, b, SS.Sigmoid())
+        torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+        assert len(qa) == len(qb) == min(t + 1, 3)
+        for u, v in zip(qa, qb):
+            torch.testing.assert_close(u, v)
+    ga = torch.autograd.grad(ya.sum(), w)[0]
+    gb = torch.autograd.grad(yb.sum(), w)[0]
+    torch.testing.assert_close(ga, gb)
+    T, k = 5, 2
+    masked = sn.MaskedPSN(k, T)
+    mw, bias = masked.masked_weight().detach(), masked.bias.detach()
+    qa = qb = ()
+    ta = tb = 0
+    for t in range(T):
+        ya, ta, qa = F.masked_psn_step(xs[t], ta, qa, mw, bias, k, surrogate.ATan())
+        yb, tb, qb = SF.masked_psn_step(xs[t], tb, qb, mw, bias, k, SS.ATan())
+        torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+        assert ta == tb == t + 1 and len(qa) == len(qb)
+    with pytest.raises(ValueError, match=r"sliding_psn_step: every queue entry must hold x.numel\(\)=6 values"):
+        F.sliding_psn_step(xs[0], (torch.zeros(4),), w, b, surrogate.Sigmoid())
+    with pytest.raises(ValueError, match=r"masked_psn_step: `time_step` must be an int >= 0, got -1"):
+        F.masked_psn_step(xs[0], -1, (), mw, bias, k, surrogate.ATan())
