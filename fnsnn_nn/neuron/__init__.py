@@ -17,5 +17,5 @@ from .half_threshold import HalfThresholdIFNode
 from .activation_aware import ActivationAwareIFNode
 from .stbif import STBIFNode
 from .simple_base import SimpleBaseNode
-from .dsr import DSRIFNode
+from .dsr import DSRIFNode, DSRLIFNode
 from .few_spike import FewSpikeNode, FewSpikeTable, HGNode, OutlierAwareThresholdNode

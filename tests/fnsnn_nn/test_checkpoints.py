@@ -85,7 +85,7 @@ BUILD = {
         "SlidingPSN": lambda lib, c: c(3),
         "ActivationAwareIFNode": lambda lib, c: c(torch.tensor([1.0, 0.5]), torch.tensor([0.0, 0.1]), 1),
         "STBIFNode": lambda lib, c: c(0.5, 8, sym=True), "SimpleBaseNode": lambda lib, c: c(),
-        "DSRIFNode": lambda lib, c: c(T=4), "FewSpikeNode": lambda lib, c: c(_fs_table(lib)),
+        "DSRIFNode": lambda lib, c: c(T=4), "DSRLIFNode": lambda lib, c: c(T=4), "FewSpikeNode": lambda lib, c: c(_fs_table(lib)),
         "HGNode": lambda lib, c: c([_fs_table(lib), _fs_table(lib)], [0.5]),
         "OutlierAwareThresholdNode": lambda lib, c: c(_fs_table(lib), _fs_table(lib), 0.5),
     },

@@ -340,3 +340,33 @@ def test_few_spike_functions_and_errors():
     with pytest.raises(ValueError, match=r"OutlierAwareThresholdNode: `clamp_value` must be None or a float >= "
                                          r"split_threshold=1.0"):
         neuron.OutlierAwareThresholdNode(t, t, 1.0, clamp_value=0.5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw", [dict(v_threshold=1.0, tau=2.0, delta_t=0.05, alpha=0.3),
+                                dict(v_threshold=2.0, tau=3.0, delta_t=0.1, alpha=0.5, v_threshold_grad_scaling=2.0),
+                                dict(v_threshold=0.5)])
+def test_dsr_lif_matches_2_0_0(kw):
+    from spikingjelly.activation_based import neuron as sn
+
+    ours, theirs = neuron.DSRLIFNode(T=5, **kw), sn.DSRLIFNode(T=5, **kw)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["v_threshold"]
+    x = torch.randn(5, 3, 20) * 30 + 10  # spans below 0, inside and above the saturating rate
+    x[:, 0, 0] = 0.0
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), theirs(xb)
+    torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+    g = torch.randn_like(ya)
+    for u, w in zip(torch.autograd.grad(ya, [xa, ours.v_threshold], g),
+                    torch.autograd.grad(yb, [xb, theirs.v_threshold], g)):
+        torch.testing.assert_close(u, w)
+    xs = torch.randn(3, 5, 2, 4) * 30
+    gs = vmap(grad(lambda v: fnsnn.dsr_lif_multi_step(v, 1.0).sum()))(xs)
+    for b in range(3):
+        xr = xs[b].clone().requires_grad_(True)
+        fnsnn.dsr_lif_multi_step(xr, 1.0).sum().backward()
+        torch.testing.assert_close(gs[b], xr.grad)
+    with pytest.raises(ValueError, match=r"DSRLIFNode: the input has T=4 steps but the neuron was built with T=5"):
+        ours(torch.randn(4, 2))
+    with pytest.raises(ValueError, match=r"dsr_lif_multi_step: `tau` and `delta_t` must be > 0"):
+        fnsnn.dsr_lif_multi_step(x, 1.0, delta_t=0.0)

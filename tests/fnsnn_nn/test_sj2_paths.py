@@ -23,7 +23,7 @@ NAMES = {
     "layer": ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "BatchNormThroughTime1d", "BatchNormThroughTime2d",
               "BatchNormThroughTime3d", "TLastMultiStepContainer", "TLastSeqToANNContainer", "SpikeCountToBinary",
               "TemporalBinSum", "SpikeDrivenSelfAttention"],
-    "neuron": ["ActivationAwareIFNode", "STBIFNode", "DSRIFNode", "FewSpikeNode", "HGNode",
+    "neuron": ["ActivationAwareIFNode", "STBIFNode", "DSRIFNode", "DSRLIFNode", "FewSpikeNode", "HGNode",
                "OutlierAwareThresholdNode", "SimpleBaseNode"],
     "neuron.few_spike": ["FewSpikeTable", "FewSpikeNode", "HGNode", "OutlierAwareThresholdNode"],
     "encoding": ["StatelessEncoder", "StatefulEncoder", "PoissonEncoder", "LatencyEncoder", "PeriodicEncoder",
