@@ -144,6 +144,7 @@ from .activation_aware import (
 )
 from .stbif import STBIF, STBIFState, stbif_bounds, stbif_init_state, stbif_multi_step, stbif_step
 from .dsr import dsr_if_multi_step, dsr_lif_multi_step
+from .ilc import ILCState, ilc_lateral, ilc_multi_step
 
 import types as _types
 

@@ -19,3 +19,4 @@ from .stbif import STBIFNode
 from .simple_base import SimpleBaseNode
 from .dsr import DSRIFNode, DSRLIFNode
 from .few_spike import FewSpikeNode, FewSpikeTable, HGNode, OutlierAwareThresholdNode
+from .ilc import ILCBaseNode, ILCCUBALIFNode, ILCIFNode, ILCLIFNode

@@ -370,3 +370,51 @@ def test_dsr_lif_matches_2_0_0(kw):
         ours(torch.randn(4, 2))
     with pytest.raises(ValueError, match=r"dsr_lif_multi_step: `tau` and `delta_t` must be > 0"):
         fnsnn.dsr_lif_multi_step(x, 1.0, delta_t=0.0)
+
+
+# -- ILC neurons --------------------------------------------------------------------------------------------
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name,kw", [("ILCIFNode", {}), ("ILCLIFNode", dict(v_decay=0.6)),
+                                     ("ILCCUBALIFNode", dict(c_decay=0.4, v_decay=0.7, v_threshold=0.8,
+                                                             v_reset=0.1))])
+def test_ilc_neurons_match_2_0_0(name, kw):
+    from spikingjelly.activation_based import neuron as sn
+
+    ours, theirs = getattr(neuron, name)(2, 3, **kw), getattr(sn, name)(2, 3, **kw)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["conn.weight", "conn.bias"]
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(6, 4, 6) * 1.5
+    x0 = x.clone()
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya = ours(xa)
+    yb = theirs(xb.clone())  # 2.0.0 adds the lateral input into its argument in place
+    torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+    torch.testing.assert_close(ours.v, theirs.v)
+    torch.testing.assert_close(xa.detach(), x0)  # fnsnn leaves the input alone
+    g = torch.randn_like(ya)
+    for u, w in zip(torch.autograd.grad(ya, [xa, *ours.parameters()], g),
+                    torch.autograd.grad(yb, [xb, *theirs.parameters()], g)):
+        torch.testing.assert_close(u, w)
+    torch.testing.assert_close(ours(x), ya)  # every call starts from rest
+
+
+def test_ilc_core_and_errors():
+    from fnsnn.neurons.ilc import ilc_lateral, ilc_multi_step
+
+    conv = torch.nn.Conv1d(2, 6, 3, groups=2)
+    s = (torch.rand(5, 6) > 0.5).float()
+    torch.testing.assert_close(ilc_lateral(s, conv.weight, conv.bias, 2, 3), conv(s.view(5, 2, 3)).view(5, 6))
+    xs = torch.randn(3, 4, 2, 6)
+    kw = dict(weight=conv.weight.detach(), bias=conv.bias.detach(), act_dim=2, dec_pop_dim=3, charge="lif")
+    out = vmap(lambda v: ilc_multi_step(v, **kw)[0])(xs)
+    for b in range(3):
+        torch.testing.assert_close(out[b], ilc_multi_step(xs[b], **kw)[0])
+    soft = ilc_multi_step(xs[0], **dict(kw, v_reset=None))[1]  # 2.0.0 cannot run soft reset
+    assert torch.isfinite(soft.v).all()
+    with pytest.raises(ValueError, match=r"ilc_multi_step: `x_seq` must end in act_dim \* dec_pop_dim = 6 neurons"):
+        neuron.ILCIFNode(2, 3)(torch.randn(3, 4, 5))
+    with pytest.raises(ValueError, match=r"ilc_multi_step: `charge` must be one of \('if', 'lif', 'cuba'\)"):
+        ilc_multi_step(xs[0], **dict(kw, charge="qif"))
+    with pytest.raises(ValueError, match=r"ILCIFNode: `act_dim` must be a positive int, got 0"):
+        neuron.ILCIFNode(0, 3)
