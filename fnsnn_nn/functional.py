@@ -5,6 +5,7 @@ Each helper touches only the module tree it is given; there is no global registr
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence, Tuple, Union
 
 import torch
@@ -372,3 +373,36 @@ from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer fun
     ternary_lif_step,
     voltage_reset,
 )
+
+from fnsnn.spike_packing import (  # noqa: E402  (2.0.0's spike packing helpers)
+    bit_pack_spike_dense,
+    bit_spike_compress,
+    bit_spike_decompress,
+    packed_spike_linear,
+    sparse_linear,
+)
+
+
+def kaiming_normal_conv_linear_weight(net: nn.Module) -> None:
+    """Kaiming-normal initialisation (``a = sqrt(5)``, as torch's default layer init) of the weights, not the
+    biases, of every conv and Linear layer of ``net``, in ``net.modules()`` order."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"kaiming_normal_conv_linear_weight: `net` must be an nn.Module, got {type(net).__name__}.")
+    for m in net.modules():
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=math.sqrt(5))
+
+
+def set_threshold_margin(output_layer: nn.Module, label_one_hot: torch.Tensor, eval_threshold: float = 1.0,
+                         threshold0: float = 0.9, threshold1: float = 1.1) -> None:
+    """Per-class output thresholds: in training ``threshold1`` for the labelled class and ``threshold0`` for the
+    others (``[N, C]``), in eval mode ``eval_threshold`` for all."""
+    fn = "set_threshold_margin"
+    if not isinstance(output_layer, nn.Module) or not hasattr(output_layer, "v_threshold"):
+        raise TypeError(f"{fn}: `output_layer` must be a neuron module with `v_threshold`, "
+                        f"got {type(output_layer).__name__}.")
+    _tensor_arg(fn, "label_one_hot", label_one_hot, 2)
+    if output_layer.training:
+        output_layer.v_threshold = threshold0 + (threshold1 - threshold0) * label_one_hot
+    else:
+        output_layer.v_threshold = eval_threshold

@@ -263,3 +263,76 @@ def test_psn_step_functions_match_2_0_0():
         F.sliding_psn_step(xs[0], (torch.zeros(4),), w, b, surrogate.Sigmoid())
     with pytest.raises(ValueError, match=r"masked_psn_step: `time_step` must be an int >= 0, got -1"):
         F.masked_psn_step(xs[0], -1, (), mw, bias, k, surrogate.ATan())
+
+
+# -- spike packing and small helpers -------------------------------------------------------------------------
+
+@pytest.mark.parity
+@pytest.mark.parametrize("shape", [(3, 5), (16,), (2, 3, 7), (0,)])
+def test_bit_packing_matches_2_0_0(shape):
+    SF, _ = _sj()
+    s = (torch.rand(shape) > 0.5).float()
+    packed = F.bit_spike_compress(s)
+    torch.testing.assert_close(packed, SF.bit_spike_compress(s))
+    for dtype in (torch.uint8, torch.float32):
+        torch.testing.assert_close(F.bit_spike_decompress(packed, shape, dtype),
+                                   SF.bit_spike_decompress(packed, shape, dtype))
+    torch.testing.assert_close(F.bit_spike_decompress(packed, shape, torch.float32), s)
+
+
+def test_row_packing_and_linear_layers():
+    s = (torch.rand(4, 11) > 0.5).float()
+    rows = F.bit_pack_spike_dense(s)
+    assert rows.shape == (4, 2) and rows.dtype == torch.uint8
+    for i in range(4):  # each row packs on its own
+        torch.testing.assert_close(rows[i], F.bit_spike_compress(s[i]))
+    w = torch.randn(3, 11, requires_grad=True)
+    b = torch.randn(3, requires_grad=True)
+    y = F.packed_spike_linear(rows, w, b)
+    y_ref = torch.nn.functional.linear(s, w, b)
+    torch.testing.assert_close(y, y_ref)
+    g = torch.randn_like(y)
+    for u, v in zip(torch.autograd.grad(y, (w, b), g), torch.autograd.grad(y_ref, (w, b), g)):
+        torch.testing.assert_close(u, v)
+    for strategy in ("torch", "sparse"):
+        torch.testing.assert_close(F.sparse_linear(s, w, b, strategy), y_ref)
+    with pytest.raises(ValueError, match=r"bit_spike_compress: `spike` must hold only 0 and 1"):
+        F.bit_spike_compress(torch.tensor([0.0, 2.0]))
+    with pytest.raises(ValueError, match=r"bit_spike_decompress: shape \(3, 5\) holds 15 values, which pack into "
+                                         r"2 bytes; got 3"):
+        F.bit_spike_decompress(torch.zeros(3, dtype=torch.uint8), (3, 5))
+    with pytest.raises(ValueError, match=r"packed_spike_linear: `packed` must be uint8 \[M, ceil\(K / 8\)\]"):
+        F.packed_spike_linear(rows, torch.randn(3, 20))
+    with pytest.raises(ValueError, match=r"sparse_linear: `strategy` must be 'torch' or 'sparse'"):
+        F.sparse_linear(s, w, b, "cuda")
+
+
+@pytest.mark.parity
+def test_threshold_margin_and_kaiming_match_2_0_0():
+    SF, _ = _sj()
+    from spikingjelly.activation_based import neuron as sn
+
+    labels = torch.nn.functional.one_hot(torch.tensor([0, 2]), 3).float()
+    ours, theirs = neuron.IFNode(), sn.IFNode()
+    F.set_threshold_margin(ours, labels)
+    SF.set_threshold_margin(theirs, labels)
+    torch.testing.assert_close(ours.v_threshold, theirs.v_threshold)
+    x = torch.tensor([[1.0, 1.0, 0.95], [1.0, 0.95, 1.05]])
+    # 2.0.0's IFNode then fails (its kernel takes a float threshold); fnsnn's fires against each margin
+    torch.testing.assert_close(ours(x), torch.tensor([[0.0, 1.0, 1.0], [1.0, 1.0, 0.0]]))
+    ours.eval()
+    theirs.eval()
+    F.set_threshold_margin(ours, labels)
+    SF.set_threshold_margin(theirs, labels)
+    assert ours.v_threshold == theirs.v_threshold == 1.0
+    net_a = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Linear(4, 5))
+    net_b = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Linear(4, 5))
+    net_b.load_state_dict(net_a.state_dict())
+    torch.manual_seed(5)
+    F.kaiming_normal_conv_linear_weight(net_a)
+    torch.manual_seed(5)
+    SF.kaiming_normal_conv_linear_weight(net_b)
+    for (k, u), (_, v) in zip(net_a.state_dict().items(), net_b.state_dict().items()):
+        torch.testing.assert_close(u, v, msg=k)
+    with pytest.raises(TypeError, match=r"set_threshold_margin: `output_layer` must be a neuron module"):
+        F.set_threshold_margin(nn.Linear(2, 2), labels)
