@@ -15,5 +15,7 @@ from .scan import scan
 from . import td  # noqa: E402
 from . import attention  # noqa: E402
 from . import encoding  # noqa: E402
+from . import plasticity  # noqa: E402
+from . import spike_packing  # noqa: E402
 
 __version__ = "0.1.0"

@@ -406,3 +406,12 @@ def set_threshold_margin(output_layer: nn.Module, label_one_hot: torch.Tensor, e
         output_layer.v_threshold = threshold0 + (threshold1 - threshold0) * label_one_hot
     else:
         output_layer.v_threshold = eval_threshold
+
+from fnsnn.plasticity import (  # noqa: E402  (2.0.0's STDP steps; the core functions themselves)
+    mstdp_linear_step,
+    mstdpet_linear_step,
+    mstdpet_reward_step,
+    stdp_conv1d_step,
+    stdp_conv2d_step,
+    stdp_linear_step,
+)

@@ -336,3 +336,62 @@ def test_threshold_margin_and_kaiming_match_2_0_0():
         torch.testing.assert_close(u, v, msg=k)
     with pytest.raises(TypeError, match=r"set_threshold_margin: `output_layer` must be a neuron module"):
         F.set_threshold_margin(nn.Linear(2, 2), labels)
+
+
+# -- STDP --------------------------------------------------------------------------------------------------
+
+def _fpre(w):
+    return w * 0.5
+
+
+def _fpost(w):
+    return w + 1.0
+
+
+@pytest.mark.parity
+def test_stdp_steps_match_2_0_0():
+    SF, _ = _sj()
+    torch.manual_seed(0)
+    si, so = (torch.rand(3, 4) > 0.5).float(), (torch.rand(3, 2) > 0.5).float()
+    tr = (torch.rand(3, 4), torch.rand(3, 2))
+    w = torch.randn(2, 4)
+    kw = dict(tau_pre=2.0, tau_post=4.0, f_pre=_fpre, f_post=_fpost)
+    for name, args in (("stdp_linear_step", (si, so, tr, w)), ("mstdp_linear_step", (si, so, tr, w)),
+                       ("mstdpet_linear_step", (si[0], so[0], (tr[0][0], tr[1][0]), w))):
+        a, b = getattr(F, name)(*args, **kw), getattr(SF, name)(*args, **kw)
+        torch.testing.assert_close(a[0], b[0], msg=name)
+        for u, v in zip(a[1], b[1]):
+            torch.testing.assert_close(u, v, msg=name)
+    e = F.mstdpet_linear_step(si[0], so[0], (tr[0][0], tr[1][0]), w, **kw)[0]
+    for u, v in zip(F.mstdpet_reward_step(0.7, e, torch.full((2, 4), 0.3), tau_trace=5.0),
+                    SF.mstdpet_reward_step(0.7, e, torch.full((2, 4), 0.3), tau_trace=5.0)):
+        torch.testing.assert_close(u, v)
+    for d, stride in ((1, (2,)), (2, (2, 1))):
+        x = (torch.rand((4, 2) + (7,) * d) > 0.5).float()
+        wc = torch.randn((3, 2) + (3,) * d)
+        conv = torch.nn.functional.conv1d if d == 1 else torch.nn.functional.conv2d
+        y = (conv(x, wc, stride=stride) > 0).float()
+        trc = (torch.rand_like(x), torch.rand_like(y))
+        name = f"stdp_conv{d}d_step"
+        a = getattr(F, name)(x, y, trc, wc, stride=stride, **kw)
+        b = getattr(SF, name)(x, y, trc, wc, stride=stride, **kw)
+        torch.testing.assert_close(a[0], b[0], rtol=1e-5, atol=1e-4)
+        for u, v in zip(a[1], b[1]):
+            torch.testing.assert_close(u, v)
+
+
+def test_stdp_errors_and_vmap():
+    si, so = torch.ones(3, 4), torch.ones(3, 2)
+    w = torch.randn(2, 4)
+    with pytest.raises(ValueError, match=r"stdp_linear_step: `tau_pre` must be a finite number >= 1, got 0.5"):
+        F.stdp_linear_step(si, so, (torch.zeros(3, 4), torch.zeros(3, 2)), w, tau_pre=0.5, tau_post=2.0)
+    with pytest.raises(ValueError, match=r"mstdp_linear_step: `trace_post` has shape \(3, 3\) but its spikes are"):
+        F.mstdp_linear_step(si, so, (torch.zeros(3, 4), torch.zeros(3, 3)), w, tau_pre=2.0, tau_post=2.0)
+    with pytest.raises(ValueError, match=r"mstdpet_reward_step: `tau_trace` must be a finite number > 0"):
+        F.mstdpet_reward_step(1.0, w, w, tau_trace=0.0)
+    xs, ys = (torch.rand(5, 3, 4) > 0.5).float(), (torch.rand(5, 3, 2) > 0.5).float()
+    out = vmap(lambda a, b: F.stdp_linear_step(a, b, (torch.zeros(3, 4), torch.zeros(3, 2)), w, tau_pre=2.0,
+                                               tau_post=2.0)[0])(xs, ys)
+    for i in range(5):
+        torch.testing.assert_close(out[i], F.stdp_linear_step(xs[i], ys[i], (torch.zeros(3, 4), torch.zeros(3, 2)),
+                                                              w, tau_pre=2.0, tau_post=2.0)[0])
