@@ -15,5 +15,8 @@ from .scan import scan
 from .neurons._engine import last_backend
 from . import td  # noqa: E402
 from . import attention  # noqa: E402
+from . import encoding  # noqa: E402
+from . import plasticity  # noqa: E402
+from . import spike_packing  # noqa: E402
 
 __version__ = "0.1.0"

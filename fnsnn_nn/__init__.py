@@ -9,16 +9,18 @@ from . import base, functional, neuron, surrogate
 from . import td  # noqa: E402
 from ._state import apply, init_state, memory_modules
 from ._checkpoint import checkpoint
+from ._explicit import flat_from_state, state_from_flat
 from ._export import export, export_onnx, state_names
 
-__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "nir", "init_state", "apply", "memory_modules",
-           "export", "export_onnx", "state_names", "checkpoint"]
+__all__ = ["base", "functional", "neuron", "surrogate", "layer", "td", "nir", "encoding", "monitor", "init_state",
+           "apply", "memory_modules", "export", "export_onnx", "state_names", "checkpoint", "state_from_flat",
+           "flat_from_state"]
 
 
 def __getattr__(name):
-    # layer imports neuron and functional; load it on first use.
-    if name in ("layer", "nir"):
+    # layer imports neuron and functional (encoding imports layer); load them on first use.
+    if name in ("layer", "nir", "encoding", "monitor"):
         import importlib
 
-        return importlib.import_module("." + name, __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fnsnn_nn' has no attribute {name!r}")

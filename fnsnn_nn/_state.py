@@ -139,17 +139,60 @@ def apply(net: nn.Module, x: Any, state: Optional[State], params: Optional[Dict[
     _check_net("apply", net)
     if state is not None:
         _check_state("apply", memory_modules(net), state)
+    return run_from_state("apply", net, (x, *args), kwargs, state, params)
+
+
+def _is_rest_value(value: Any, rest: Any) -> bool:
+    if isinstance(value, torch.Tensor) or isinstance(rest, torch.Tensor):
+        return value is rest
+    return value is rest or (
+        isinstance(value, (int, float)) and isinstance(rest, (int, float)) and float(value) == float(rest))
+
+
+def _materialize_hook(module: MemoryModule, inputs) -> None:
+    """Forward pre-hook: turn number/None memories into tensors fitted to this call's input.
+
+    Memories that all still hold their reset values are left as they are (the
+    forward starts from rest); any other mix is handed to
+    ``module.materialize_states``, so a float such as ``v = 0.5`` means a
+    tensor of 0.5 shaped like the input, as in SpikingJelly 2.0.0.
+    """
+    values = tuple(module._memories.values())
+    if all(isinstance(v, torch.Tensor) for v in values):
+        return
+    if all(_is_rest_value(v, module._memories_rv[k]) for k, v in module._memories.items()):
+        return
+    done = module.materialize_states(tuple(inputs), values, module.step_mode)
+    module._memories.update(zip(list(module._memories), done))
+
+
+def run_from_state(fn_name: str, net: nn.Module, inputs: Tuple[Any, ...], kwargs: Dict[str, Any],
+                   state: Optional[State], params: Optional[Dict[str, torch.Tensor]] = None,
+                   forward: Optional[Any] = None) -> Tuple[Any, State]:
+    """The engine behind :func:`apply` and ``base.to_functional_forward``.
+
+    Runs the copy's ``forward`` (or ``forward``, a method bound to ``net``,
+    rebound to the copy) on a private copy of ``net`` whose
+    memories hold ``state``. Leaves that are numbers or None are materialised
+    per module from that module's input (see :func:`_materialize_hook`).
+    """
     run = _private_copy(net, own_buffers=False)
     mods = memory_modules(run)
     _load(mods, state)
-    if params is None:
-        y = run(x, *args, **kwargs)
+    for m in mods.values():
+        m.register_forward_pre_hook(_materialize_hook)
+    if forward is not None and getattr(forward, "__self__", None) is not net:
+        raise ValueError(f"{fn_name}: `forward` must be a method bound to `net`, got {forward!r}.")
+    if params is not None:
+        y = torch.func.functional_call(run, params, tuple(inputs), kwargs)
+    elif forward is None:
+        y = run(*inputs, **kwargs)
     else:
-        y = torch.func.functional_call(run, params, (x, *args), kwargs)
+        y = forward.__func__.__get__(run)(*inputs, **kwargs)
     new_state = {name: dict(m._memories) for name, m in mods.items()}
     for name, entry in new_state.items():
         for key, value in entry.items():
-            if not isinstance(value, torch.Tensor):
+            if not isinstance(value, torch.Tensor) and fn_name == "apply":
                 raise ValueError(f"apply: memory {key!r} of module {name!r} was not set by the forward pass; "
                                  f"pass a state from fnsnn_nn.init_state(net, x) instead of None.")
     return y, new_state

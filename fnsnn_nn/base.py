@@ -182,6 +182,35 @@ class MemoryModule(nn.Module, StepModule):
                 f"call reset_net(net) or cast the module with .to(dtype)."
             )
 
+    # -- SpikingJelly 2.0.0's explicit state: flat tuples of this module's own memories ----
+    def materialize_states(self, inputs: Tuple[Any, ...], states: Tuple[Any, ...], step_mode: str):
+        """``states`` as tensors fitted to ``inputs`` (given in ``step_mode``): None is the rest value, a number
+        fills the rest shape; tensors pass unchanged. Neither the module nor ``states`` is written."""
+        from ._explicit import materialize_states
+
+        return materialize_states(self, inputs, states, step_mode)
+
+    def functional_forward(self, inputs: Tuple[Any, ...], states: Tuple[Any, ...], **kwargs):
+        """``(outputs, new_states)`` of one forward in the current step mode from explicit ``states``."""
+        if self.step_mode not in STEP_MODES:
+            raise ValueError(f"{type(self).__name__}.functional_forward: unknown step_mode {self.step_mode!r}.")
+        states = self.materialize_states(inputs, states, self.step_mode)
+        if self.step_mode == "s":
+            return self.single_step_functional_forward(inputs, states, **kwargs)
+        return self.multi_step_functional_forward(inputs, states, **kwargs)
+
+    def single_step_functional_forward(self, inputs: Tuple[Any, ...], states: Tuple[Any, ...], **kwargs):
+        """One step from ``states`` (this module's memories in registration order) on a private copy."""
+        from ._explicit import single_step_functional_forward
+
+        return single_step_functional_forward(self, inputs, states, kwargs)
+
+    def multi_step_functional_forward(self, inputs: Tuple[Any, ...], states: Tuple[Any, ...], **kwargs):
+        """A ``[T, N, *]`` sequence from ``states`` on a private copy (the module's own multi-step path)."""
+        from ._explicit import multi_step_functional_forward
+
+        return multi_step_functional_forward(self, inputs, states, kwargs)
+
     # -- nn.Module plumbing ------------------------------------------------
     def forward(self, *args, **kwargs):
         if self.step_mode == "s":
@@ -230,3 +259,55 @@ class MemoryModule(nn.Module, StepModule):
                     store[name] = fn(value)
         return super()._apply(fn, *args, **kwargs)
 
+
+
+# -- SpikingJelly 2.0.0's module-level explicit-state API (implemented in _explicit) ----------
+
+def named_memories(module: nn.Module, prefix: str = ""):
+    """Yield ``(dotted_name, value)`` for every memory of the module tree; see :mod:`fnsnn_nn._explicit`."""
+    from ._explicit import named_memories as impl
+
+    return impl(module, prefix)
+
+
+def memories(module: nn.Module):
+    """Yield every memory value of the module tree, in :func:`named_memories` order."""
+    from ._explicit import memories as impl
+
+    return impl(module)
+
+
+def extract_memories(module: nn.Module) -> list:
+    """The memory values of the module tree as a list (2.0.0's flat state)."""
+    from ._explicit import extract_memories as impl
+
+    return impl(module)
+
+
+def load_memories(module: nn.Module, memory_list) -> None:
+    """Write a flat list of memory values (in :func:`extract_memories` order) into the module tree."""
+    from ._explicit import load_memories as impl
+
+    impl(module, memory_list)
+
+
+def to_functional_forward(module: nn.Module, fn=None):
+    """``f(inputs, states, **kwargs) -> (outputs, new_states)`` over flat state tuples; see
+    :func:`fnsnn_nn._explicit.to_functional_forward`."""
+    from ._explicit import to_functional_forward as impl
+
+    return impl(module, fn)
+
+
+def state_from_flat(net: nn.Module, states):
+    """2.0.0's flat state tuple -> fnsnn's ``{module: {memory: value}}`` pytree."""
+    from ._explicit import state_from_flat as impl
+
+    return impl(net, states)
+
+
+def flat_from_state(net: nn.Module, state):
+    """fnsnn's state pytree -> 2.0.0's flat state tuple."""
+    from ._explicit import flat_from_state as impl
+
+    return impl(net, state)

@@ -5,6 +5,7 @@ Each helper touches only the module tree it is given; there is no global registr
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence, Tuple, Union
 
 import torch
@@ -271,3 +272,146 @@ def convert_sync_batchnorm(net: nn.Module, process_group=None) -> nn.Module:
     from ._norm_sync import convert
 
     return convert(net, process_group, layer)
+
+
+# -- SpikingJelly 2.0.0 additions: reset collection, time-last and chunked forwards ------------
+
+def _resettable(m: nn.Module) -> bool:
+    return isinstance(m, MemoryModule) or callable(getattr(m, "reset", None))
+
+
+def collect_reset_modules(net: nn.Module) -> Tuple[nn.Module, ...]:
+    """The modules of ``net`` that :func:`reset_net` resets, in ``net.modules()`` order."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"collect_reset_modules: `net` must be an nn.Module, got {type(net).__name__}.")
+    return tuple(m for m in net.modules() if _resettable(m))
+
+
+def reset_collected_modules(modules: Sequence[nn.Module]) -> None:
+    """Reset each module of a tuple from :func:`collect_reset_modules` (skips the tree walk in a hot loop)."""
+    if not isinstance(modules, (tuple, list)):
+        raise TypeError(f"reset_collected_modules: `modules` must be a tuple of modules from "
+                        f"collect_reset_modules(net), got {type(modules).__name__}.")
+    for i, m in enumerate(modules):
+        if not isinstance(m, nn.Module) or not callable(getattr(m, "reset", None)):
+            raise TypeError(f"reset_collected_modules: modules[{i}] must be a module with reset(), "
+                            f"got {type(m).__name__}.")
+    for m in modules:
+        m.reset()
+
+
+def invalidate_reset_cache(net: nn.Module) -> None:
+    """Accepted for 2.0.0 code. fnsnn keeps no per-network cache of resettable modules
+    (:func:`reset_net` walks the tree on every call and :func:`collect_reset_modules` returns a tuple
+    the caller holds), so there is nothing to invalidate after a module swap."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"invalidate_reset_cache: `net` must be an nn.Module, got {type(net).__name__}.")
+
+
+def _check_t_last(fn: str, x_seq) -> None:
+    if not isinstance(x_seq, torch.Tensor) or x_seq.dim() < 2 or x_seq.shape[-1] == 0:
+        got = tuple(x_seq.shape) if isinstance(x_seq, torch.Tensor) else type(x_seq).__name__
+        raise ValueError(f"{fn}: `x_seq` must be a [N, *, T] tensor (time last) with T > 0, got {got}.")
+
+
+def t_last_multi_step_forward(x_seq: torch.Tensor, single_step_module: Modules) -> torch.Tensor:
+    """:func:`multi_step_forward` for time-last inputs ``[N, *, T]``; the output is time-last too."""
+    _check_t_last("t_last_multi_step_forward", x_seq)
+    return multi_step_forward(x_seq.movedim(-1, 0), single_step_module).movedim(0, -1)
+
+
+def t_last_seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Modules):
+    """:func:`seq_to_ann_forward` for time-last inputs ``[N, *, T]``; outputs are time-last too."""
+    _check_t_last("t_last_seq_to_ann_forward", x_seq)
+    y = seq_to_ann_forward(x_seq.movedim(-1, 0), stateless_module)
+    if isinstance(y, tuple):
+        return tuple(t.movedim(0, -1) for t in y)
+    return y.movedim(0, -1)
+
+
+def chunk_multi_step_forward(split_size: int, x_seq: torch.Tensor, multi_step_module: nn.Module) -> torch.Tensor:
+    """Feed ``x_seq`` ``[T, *]`` to a multi-step module in consecutive chunks of ``split_size`` steps
+    (state carried across chunks) and concatenate the outputs along time."""
+    _positive_int("chunk_multi_step_forward", "split_size", split_size)
+    _check_seq("chunk_multi_step_forward", x_seq)
+    return torch.cat([multi_step_module(chunk) for chunk in x_seq.split(split_size)])
+
+
+from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer functions)
+    activation_aware_if_step,
+    clif_step,
+    cuba_lif_step,
+    delay_step,
+    eif_multi_step,
+    eif_step,
+    gated_lif_step,
+    if_linear,
+    if_multi_step,
+    if_step,
+    ilif_multi_step,
+    ilif_step,
+    izhikevich_multi_step,
+    izhikevich_step,
+    klif_step,
+    liaf_step,
+    lif_charge,
+    lif_linear,
+    lif_multi_step,
+    lif_step,
+    masked_psn_step,
+    neunorm_step,
+    plif_multi_step,
+    plif_step,
+    qif_multi_step,
+    qif_step,
+    raf_step,
+    sliding_psn_step,
+    stbif_multi_step,
+    stbif_step,
+    synapse_filter_step,
+    ternary_if_step,
+    ternary_lif_step,
+    voltage_reset,
+)
+
+from fnsnn.spike_packing import (  # noqa: E402  (2.0.0's spike packing helpers)
+    bit_pack_spike_dense,
+    bit_spike_compress,
+    bit_spike_decompress,
+    packed_spike_linear,
+    sparse_linear,
+)
+
+
+def kaiming_normal_conv_linear_weight(net: nn.Module) -> None:
+    """Kaiming-normal initialisation (``a = sqrt(5)``, as torch's default layer init) of the weights, not the
+    biases, of every conv and Linear layer of ``net``, in ``net.modules()`` order."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"kaiming_normal_conv_linear_weight: `net` must be an nn.Module, got {type(net).__name__}.")
+    for m in net.modules():
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=math.sqrt(5))
+
+
+def set_threshold_margin(output_layer: nn.Module, label_one_hot: torch.Tensor, eval_threshold: float = 1.0,
+                         threshold0: float = 0.9, threshold1: float = 1.1) -> None:
+    """Per-class output thresholds: in training ``threshold1`` for the labelled class and ``threshold0`` for the
+    others (``[N, C]``), in eval mode ``eval_threshold`` for all."""
+    fn = "set_threshold_margin"
+    if not isinstance(output_layer, nn.Module) or not hasattr(output_layer, "v_threshold"):
+        raise TypeError(f"{fn}: `output_layer` must be a neuron module with `v_threshold`, "
+                        f"got {type(output_layer).__name__}.")
+    _tensor_arg(fn, "label_one_hot", label_one_hot, 2)
+    if output_layer.training:
+        output_layer.v_threshold = threshold0 + (threshold1 - threshold0) * label_one_hot
+    else:
+        output_layer.v_threshold = eval_threshold
+
+from fnsnn.plasticity import (  # noqa: E402  (2.0.0's STDP steps; the core functions themselves)
+    mstdp_linear_step,
+    mstdpet_linear_step,
+    mstdpet_reward_step,
+    stdp_conv1d_step,
+    stdp_conv2d_step,
+    stdp_linear_step,
+)

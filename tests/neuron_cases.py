@@ -34,6 +34,8 @@ class NeuronCase:
         gradcheck: run float64 gradcheck (set False for neurons whose outputs are spikes only
             and whose surrogate makes gradcheck meaningless).
         extra_shell_params: shell parameters (by name) whose gradient is compared with SJ.
+        sj_v_seq_single_step: SpikingJelly's class keeps ``v_seq`` in single-step mode too (2.0.0's
+            ActivationAwareIFNode does not; fnsnn's shells always do).
     """
 
     name: str
@@ -50,6 +52,7 @@ class NeuronCase:
     multi_step_only: bool = False
     gradcheck: bool = True
     extra_shell_params: Tuple[str, ...] = ()
+    sj_v_seq_single_step: bool = True
     marks: Tuple[Any, ...] = field(default_factory=tuple)
 
 
@@ -350,6 +353,30 @@ CASES += [
     ),
 ]
 
+# SpikingJelly 2.0.0 additions (issue 17).
+CASES += [
+    NeuronCase(
+        "activation_aware_if_soft", fnsnn.activation_aware_if_step, fnsnn.activation_aware_if_multi_step,
+        dict(v_threshold=0.8, v_offset=0.1),
+        shell=lambda **kw: nn_neuron.ActivationAwareIFNode(0.8, 0.1, **kw),
+        sj=lambda **kw: _sj()[0].ActivationAwareIFNode(0.8, 0.1, **kw), tensor_param="v_offset",
+        sj_v_seq_single_step=False,
+    ),
+    NeuronCase(
+        "activation_aware_if_hard", fnsnn.activation_aware_if_step, fnsnn.activation_aware_if_multi_step,
+        dict(v_threshold=1.2, v_offset=-0.2, v_reset=0.1),
+        shell=lambda **kw: nn_neuron.ActivationAwareIFNode(1.2, -0.2, v_reset=0.1, **kw),
+        sj=lambda **kw: _sj()[0].ActivationAwareIFNode(1.2, -0.2, v_reset=0.1, **kw),
+        tensor_param="v_threshold", sj_v_seq_single_step=False,
+    ),
+    NeuronCase(
+        "activation_aware_if_soft_detach", fnsnn.activation_aware_if_step, fnsnn.activation_aware_if_multi_step,
+        dict(v_threshold=0.9, v_offset=0.3, detach_reset=True),
+        shell=lambda **kw: nn_neuron.ActivationAwareIFNode(0.9, 0.3, detach_reset=True, **kw),
+        sj=lambda **kw: _sj()[0].ActivationAwareIFNode(0.9, 0.3, detach_reset=True, **kw),
+        tensor_param="v_threshold", sj_v_seq_single_step=False,
+    ),
+]
 
 # -- parameter validation: the documented range of each numeric parameter --------------------------
 # Bounds use the keywords of fnsnn._checks.check_param (gt, ge, lt, le); a numeric parameter not listed

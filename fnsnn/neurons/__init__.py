@@ -135,6 +135,17 @@ from .half_threshold import (
     half_threshold_if_multi_step,
     half_threshold_if_step,
 )
+from .neuron_linear import if_linear, lif_linear
+from .activation_aware import (
+    ACTIVATION_AWARE_IF,
+    ActivationAwareIFState,
+    activation_aware_if_init_state,
+    activation_aware_if_multi_step,
+    activation_aware_if_step,
+)
+from .stbif import STBIF, STBIFState, stbif_bounds, stbif_init_state, stbif_multi_step, stbif_step
+from .dsr import dsr_if_multi_step, dsr_lif_multi_step
+from .ilc import ILCState, ilc_lateral, ilc_multi_step
 
 import types as _types
 

@@ -56,8 +56,15 @@ def neunorm_init_state(x: torch.Tensor) -> NeuNormState:
     return NeuNormState(x.new_zeros((x.shape[0], 1, *x.shape[2:])))
 
 
+def _input_scale(fn: str, k1, input_scale):
+    if input_scale is None:
+        return k1
+    check_number(fn, "input_scale", input_scale)
+    return input_scale
+
+
 def neunorm_step(x: torch.Tensor, state: Optional[NeuNormState] = None, *, weight: torch.Tensor,
-                 k: Number = 0.9):
+                 k: Number = 0.9, input_scale: Optional[Number] = None):
     """One NeuNorm step.
 
     Args:
@@ -65,21 +72,22 @@ def neunorm_step(x: torch.Tensor, state: Optional[NeuNormState] = None, *, weigh
         state: ``NeuNormState(x)`` with ``x`` of shape ``[N, 1, H, W]``; ``None`` is zero.
         weight: ``w``, ``[C, H, W]`` or ``[1, H, W]``.
         k: momentum ``k_tau2`` in ``[0, 1]``; ``v / F = (1 - k) / C^2`` follows from it.
+        input_scale: the factor of the channel sum in place of ``(1 - k) / C^2`` (None keeps that).
 
     Returns:
         ``(y, NeuNormState)``.
     """
     fn = "neunorm_step"
     check_tensor(fn, "x", x)
-    k1 = _check(fn, x, weight, k)
+    k1 = _input_scale(fn, _check(fn, x, weight, k), input_scale)
     return _update(x, _prepare(fn, x, state), weight, k, k1)
 
 
 def neunorm_multi_step(x_seq: torch.Tensor, state: Optional[NeuNormState] = None, *, weight: torch.Tensor,
-                       k: Number = 0.9):
+                       k: Number = 0.9, input_scale: Optional[Number] = None):
     """:func:`neunorm_step` scanned over ``x_seq`` ``[T, N, C, H, W]``; returns ``(y_seq, final_state)``."""
     fn = "neunorm_multi_step"
     check_seq(fn, "x_seq", x_seq)
     like = x_seq.select(0, 0)
-    k1 = _check(fn, like, weight, k)
+    k1 = _input_scale(fn, _check(fn, like, weight, k), input_scale)
     return _scan(_update, x_seq, _prepare(fn, like, state), weight=weight, k=k, k1=k1)

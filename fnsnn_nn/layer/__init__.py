@@ -60,3 +60,16 @@ from .attention import (  # noqa: E402
     TemporalWiseAttention,
     TokenQKAttention,
 )
+from ._sj2 import (  # noqa: E402  (SpikingJelly 2.0.0 additions)
+    BatchNormThroughTime1d,
+    BatchNormThroughTime2d,
+    BatchNormThroughTime3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
+    SpikeCountToBinary,
+    TemporalBinSum,
+    TLastMultiStepContainer,
+    TLastSeqToANNContainer,
+)
+from ._spike_driven import SpikeDrivenSelfAttention  # noqa: E402

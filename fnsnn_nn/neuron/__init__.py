@@ -14,3 +14,9 @@ from .adapt import AdaptBaseNode
 from .online import OTTTLIFNode, SLTTLIFNode
 from .ilif import ILIFNode, MultiLevelSpikeCount
 from .half_threshold import HalfThresholdIFNode
+from .activation_aware import ActivationAwareIFNode
+from .stbif import STBIFNode
+from .simple_base import SimpleBaseNode
+from .dsr import DSRIFNode, DSRLIFNode
+from .few_spike import FewSpikeNode, FewSpikeTable, HGNode, OutlierAwareThresholdNode
+from .ilc import ILCBaseNode, ILCCUBALIFNode, ILCIFNode, ILCLIFNode

@@ -26,6 +26,14 @@ def _add(x, y):
     return x + y
 
 
+def _fs_table(lib):
+    if lib is OURS:
+        table = our_neuron.FewSpikeTable
+    else:
+        from spikingjelly.activation_based.neuron.few_spike import FewSpikeTable as table
+    return table([0.5, 0.25], [0.5, 0.25], [0.5, 0.25])
+
+
 # Constructor arguments valid in both libraries; `lib` is OURS or SJ.
 BUILD = {
     "layer": {
@@ -58,6 +66,13 @@ BUILD = {
         "MultiDimensionalAttention": lambda lib, c: c(4, 8, reduction_t=2, reduction_c=2),
         "SpikingSelfAttention": lambda lib, c: c(8, num_heads=2), "QKAttention": lambda lib, c: c(8, num_heads=2),
         "TokenQKAttention": lambda lib, c: c(8, num_heads=2), "ChannelQKAttention": lambda lib, c: c(8, num_heads=2),
+        "MaxUnpool1d": lambda lib, c: c(2), "MaxUnpool2d": lambda lib, c: c(2), "MaxUnpool3d": lambda lib, c: c(2),
+        "BatchNormThroughTime1d": lambda lib, c: c(3, 4), "BatchNormThroughTime2d": lambda lib, c: c(3, 4),
+        "BatchNormThroughTime3d": lambda lib, c: c(3, 4),
+        "TLastMultiStepContainer": lambda lib, c: c(nn.Linear(3, 2), lib.neuron.IFNode()),
+        "TLastSeqToANNContainer": lambda lib, c: c(nn.Linear(3, 2), nn.BatchNorm1d(2)),
+        "SpikeCountToBinary": lambda lib, c: c(3), "TemporalBinSum": lambda lib, c: c(3),
+        "SpikeDrivenSelfAttention": lambda lib, c: c(8, num_heads=2),
     },
     "neuron": {
         **{name: (lambda lib, c: c()) for name in (
@@ -68,6 +83,12 @@ BUILD = {
         "GatedLIFNode": lambda lib, c: c(4, inplane=3), "LIAFNode": lambda lib, c: c(torch.tanh, True),
         "MaskedPSN": lambda lib, c: c(2, 4), "PSN": lambda lib, c: c(4), "SimpleLIFNode": lambda lib, c: c(2.0, True),
         "SlidingPSN": lambda lib, c: c(3),
+        "ActivationAwareIFNode": lambda lib, c: c(torch.tensor([1.0, 0.5]), torch.tensor([0.0, 0.1]), 1),
+        "STBIFNode": lambda lib, c: c(0.5, 8, sym=True), "SimpleBaseNode": lambda lib, c: c(),
+        "DSRIFNode": lambda lib, c: c(T=4), "DSRLIFNode": lambda lib, c: c(T=4),
+        **{name: (lambda lib, c: c(2, 3)) for name in ("ILCBaseNode", "ILCIFNode", "ILCLIFNode", "ILCCUBALIFNode")}, "FewSpikeNode": lambda lib, c: c(_fs_table(lib)),
+        "HGNode": lambda lib, c: c([_fs_table(lib), _fs_table(lib)], [0.5]),
+        "OutlierAwareThresholdNode": lambda lib, c: c(_fs_table(lib), _fs_table(lib), 0.5),
     },
     "td": {
         "TDGELU": lambda lib, c: c(), "TDSoftmax": lambda lib, c: c(), "TDScaledDotProductAttention": lambda lib, c: c(),
