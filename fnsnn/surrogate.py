@@ -169,6 +169,7 @@ class SurrogateFunction:
     """
 
     spiking: bool
+    fnsnn_spike_function = True  # what fnsnn._checks.check_surrogate trusts as a spike function
 
     @property
     def params(self) -> Dict[str, Any]:

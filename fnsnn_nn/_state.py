@@ -17,14 +17,19 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .base import MemoryModule
 
 State = Dict[str, Dict[str, torch.Tensor]]
 
 
-def memory_modules(net: nn.Module) -> Dict[str, MemoryModule]:
+def is_memory_module(module: Any) -> bool:
+    """Whether ``module`` is a :class:`fnsnn_nn.base.MemoryModule` (its classes carry a marker, read here
+    so that this module, which the base module's explicit-state methods use, need not import it)."""
+    return bool(getattr(type(module), "fnsnn_memory_module", False))
+
+
+def memory_modules(net: nn.Module) -> Dict[str, nn.Module]:
     """Named memory modules of ``net`` (``""`` names ``net`` itself)."""
-    return {name: m for name, m in net.named_modules() if isinstance(m, MemoryModule)}
+    return {name: m for name, m in net.named_modules() if is_memory_module(m)}
 
 
 def _private_copy(net: nn.Module, *, own_buffers: bool) -> nn.Module:
@@ -57,7 +62,7 @@ def _private_copy(net: nn.Module, *, own_buffers: bool) -> nn.Module:
     return copy_of(net)
 
 
-def _load(mods: Dict[str, MemoryModule], state: Optional[State]) -> None:
+def _load(mods: Dict[str, nn.Module], state: Optional[State]) -> None:
     """Put ``state`` (or the reset values, for None) into the memories of the private copies ``mods``."""
     for name, m in mods.items():
         if state is None:
@@ -66,13 +71,13 @@ def _load(mods: Dict[str, MemoryModule], state: Optional[State]) -> None:
             m._memories.update(state[name])
 
 
-def _check_net(fn: str, net: Any) -> Dict[str, MemoryModule]:
+def _check_net(fn: str, net: Any) -> Dict[str, nn.Module]:
     if not isinstance(net, nn.Module):
         raise TypeError(f"{fn}: `net` must be an nn.Module, got {type(net).__name__}.")
     return memory_modules(net)
 
 
-def _check_state(fn: str, mods: Dict[str, MemoryModule], state: Any) -> None:
+def _check_state(fn: str, mods: Dict[str, nn.Module], state: Any) -> None:
     if not isinstance(state, dict):
         raise TypeError(f"{fn}: `state` must be the dict returned by fnsnn_nn.init_state (or None), "
                         f"got {type(state).__name__}.")
@@ -149,7 +154,7 @@ def _is_rest_value(value: Any, rest: Any) -> bool:
         isinstance(value, (int, float)) and isinstance(rest, (int, float)) and float(value) == float(rest))
 
 
-def _materialize_hook(module: MemoryModule, inputs) -> None:
+def _materialize_hook(module: nn.Module, inputs) -> None:
     """Forward pre-hook: turn number/None memories into tensors fitted to this call's input.
 
     Memories that all still hold their reset values are left as they are (the

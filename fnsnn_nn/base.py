@@ -70,6 +70,8 @@ class MemoryModule(nn.Module, StepModule):
     an error (see :meth:`check_memory`), never a silent re-initialisation.
     """
 
+    fnsnn_memory_module = True  # read by fnsnn_nn._state, which cannot import this module
+
     def __init__(self):
         super().__init__()
         self._memories: Dict[str, Any] = {}

@@ -180,9 +180,10 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
 
     fwd_in = {"x": "xt[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
     for store_v in (False, True):
-        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* x"]
-        args += [f"const R* s{f}" for f in range(S)] + [f"const R* d{j}, int64_t d{j}_s" for j in range(nd)]
-        args += ["R* y", "R* vs"] + [f"R* sT{f}" for f in range(S)] + [f"R* ck{f}" for f in range(S)]
+        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
+        args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
+        args += ["R* restrict y", "R* restrict vs"] + [f"R* restrict sT{f}" for f in range(S)]
+        args += [f"R* restrict ck{f}" for f in range(S)]
         src.append(f"void fwd{'_v' if store_v else ''}({', '.join(args)}) {{")
         src.append("  for (int64_t c = m0; c < m1; c += CH) {")
         src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
@@ -222,12 +223,13 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
               **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
               **{f"e{j}": f"e{j}_[i]" for j in range(ne)}}
     for store_v, with_p in ((False, False), (True, False), (False, True), (True, True)):
-        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* x"]
-        args += [f"const R* s{f}" for f in range(S)] + [f"const R* ck{f}" for f in range(S)]
-        args += [f"const R* d{j}, int64_t d{j}_s" for j in range(nd)]
-        args += [f"const R* e{j}, int64_t e{j}_s" for j in range(ne)]
-        args += ["const R* gy", "const R* gv"] + [f"const R* gT{f}" for f in range(S)]
-        args += ["R* gx"] + [f"R* gs{f}" for f in range(S)] + [f"R* gp{j}" for j in range(P)]
+        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
+        args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict ck{f}" for f in range(S)]
+        args += [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
+        args += [f"const R* restrict e{j}, int64_t e{j}_s" for j in range(ne)]
+        args += ["const R* restrict gy", "const R* restrict gv"] + [f"const R* restrict gT{f}" for f in range(S)]
+        args += ["R* restrict gx"] + [f"R* restrict gs{f}" for f in range(S)]
+        args += [f"R* restrict gp{j}" for j in range(P)]
         name = "bwd" + ("_" if store_v or with_p else "") + ("v" if store_v else "") + ("p" if with_p else "")
         src.append(f"void {name}({', '.join(args)}) {{")
         body = program.backward

@@ -645,7 +645,7 @@ class _Scan(torch.autograd.Function):
         ctx.n_values = len(rest) - S
         ctx.numbers = [None if isinstance(v, Tensor) else v for v in rest[S:]]  # Python numbers ride along
         ctx.save_for_backward(x_seq, *rest[:S], *(v for v in rest[S:] if isinstance(v, Tensor)), *saved)
-        ctx.mark_non_differentiable(*saved)
+        ctx.mark_non_differentiable(*saved, *_constant_outputs(run, output))
         ctx.set_materialize_grads(False)
 
     @staticmethod
@@ -698,6 +698,25 @@ class _Scan(torch.autograd.Function):
             gs = [None if g is None else wrap(g, level) for g in gs]
             gp = [None if g is None else wrap(g, level) for g in gp]
         return (None, gx, *gs, *gp)
+
+
+def _constant_outputs(run: Run, output) -> list:
+    """Outputs whose gradient the traced backward never reads (a detached state, a spike without surrogate):
+    marked non-differentiable, as the reference's would not require grad."""
+    program = program_of(run.plan)
+    if isinstance(program, str):
+        return []
+    body = program.backward
+    read = {a for op in body.ops for a in op.args if isinstance(a, str)}
+    read |= {o for o in body.outputs if isinstance(o, str)}
+    S = run.plan.n_state
+    out = []
+    if "gy" not in read:
+        out.append(output[0])
+    if f"gn{run.plan.trace_field}" not in read and output[1].numel():
+        out.append(output[1])
+    out += [output[2 + k] for k in range(S) if f"gn{k}" not in read]
+    return out
 
 
 def batched_inputs(size: int, x_seq: Tensor, x_dim, states, state_dims, values, value_dims):

@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_bool, check_param, check_seq, check_surrogate
+from .._checks import check_backend, check_bool, check_param, check_seq, check_surrogate
 from ._base import (
     NeuronFamily,
     check_firing,
@@ -34,7 +34,7 @@ from ._base import (
     full_like,
     prepare_state,
     reset,
-    resolve_backend,
+
     run_multi_step,
     run_step,
 )
@@ -436,7 +436,11 @@ def gated_lif_multi_step(x_seq: torch.Tensor, state: Optional[GatedLIFState] = N
     if not per_step:
         return run_multi_step(fn, GATEDLIF, x_seq, state, cfg, return_v_seq, backend)
     state = prepare_state(fn, GATEDLIF, x_seq.select(0, 0), state, dict(cfg, conduct=conduct.select(0, 0)))
-    resolve_backend(fn, GATEDLIF, backend, x_seq)
+    check_backend(fn, backend)
+    if backend not in ("auto", "torch"):
+        raise ValueError(f"{fn}: backend={backend!r} cannot run per-step `conduct` gates, which this function runs "
+                         f"in its own loop of gated_lif_step; use backend='auto' or 'torch' (a float `conduct`, "
+                         f"the same gate at every step, runs on every backend).")
     ys, vs = [], []
     for x, c in zip(x_seq.unbind(0), conduct.unbind(0)):
         y, state = _gated_update(x, state, dict(cfg, conduct=c))
