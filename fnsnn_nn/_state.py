@@ -184,8 +184,9 @@ def run_from_state(fn_name: str, net: nn.Module, inputs: Tuple[Any, ...], kwargs
     run = _private_copy(net, own_buffers=False)
     mods = memory_modules(run)
     _load(mods, state)
-    for m in mods.values():
-        m.register_forward_pre_hook(_materialize_hook)
+    for m in mods.values():  # (only where needed: a traced body, as in export, takes no hooks)
+        if not all(isinstance(v, torch.Tensor) for v in m._memories.values()):
+            m.register_forward_pre_hook(_materialize_hook)
     if forward is not None and getattr(forward, "__self__", None) is not net:
         raise ValueError(f"{fn_name}: `forward` must be a method bound to `net`, got {forward!r}.")
     if params is not None:

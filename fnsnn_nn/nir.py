@@ -19,8 +19,9 @@ LIF         tau, r, v_leak, v_threshold, v_reset                LIFNode(tau=tau_
                                                                 other r: Scale(r / tau_s) before it
 IF          r, v_threshold, v_reset                             IFNode (Scale(r * dt) before it
                                                                 unless ``r * dt == 1``)
-LI          tau, r, v_leak                                      LIAFNode(act=Identity, v_threshold=inf,
-                                                                threshold_related=False), as LIF
+LI          tau, r, v_leak                                      LIAFNode(act=Identity, v_threshold=the
+                                                                largest float32, threshold_related=False),
+                                                                as LIF
 CubaLIF     tau_syn, tau_mem, r, v_leak=0, w_in, v_threshold,   CUBALIFNode(c_decay=1 - dt/tau_syn,
             v_reset                                             v_decay=1 - dt/tau_mem), with
                                                                 Scale(w_in dt/tau_syn * r dt/tau_mem)
@@ -75,6 +76,9 @@ import torch.nn as nn
 from . import functional, layer, neuron
 from ._state import _private_copy
 from .base import StepModule
+
+#: The threshold of the LIAFNode that stands for a NIR LI: no float32 potential can reach it.
+NEVER_FIRES = float(torch.finfo(torch.float32).max)
 
 
 def _nir():
@@ -292,7 +296,7 @@ def _node_to_module(name: str, node: Any, dt: float) -> nn.Module:
         v_leak = _scalar(name, node, "v_leak")
         if isinstance(node, nir.LI):
             m = neuron.LIAFNode(nn.Identity(), False, tau=tau_s, decay_input=decay_input,
-                                v_threshold=math.inf, v_reset=v_leak)
+                                v_threshold=NEVER_FIRES, v_reset=v_leak)
             return _with_scale(scale, m)
         v_reset = _scalar(name, node, "v_reset")
         if v_leak != v_reset:
@@ -444,9 +448,10 @@ def _module_to_node(path: str, m: nn.Module, in_shape: Tuple[int, ...], dt: floa
         return nir.IF(r=_full(in_shape, 1.0 / dt), v_threshold=_full(in_shape, _number(fn, path, m, "v_threshold")),
                       v_reset=_full(in_shape, v_reset))
     if type(m) is neuron.LIAFNode:
-        if not isinstance(m.act, nn.Identity) or m.threshold_related or m.v_threshold != math.inf:
+        if not isinstance(m.act, nn.Identity) or m.threshold_related or not (
+                isinstance(m.v_threshold, float) and m.v_threshold >= NEVER_FIRES):
             raise ValueError(f"{fn}: module {path!r} (LIAFNode) is exported as NIR LI only with act=nn.Identity(), "
-                             f"threshold_related=False and v_threshold=inf.")
+                             f"threshold_related=False and v_threshold=fnsnn_nn.nir.NEVER_FIRES (it never fires).")
         r = 1.0 if m.decay_input else m.tau
         return nir.LI(tau=_full(in_shape, m.tau * dt), r=_full(in_shape, r),
                       v_leak=_full(in_shape, _hard_reset(fn, path, m)))

@@ -101,6 +101,8 @@ class NeuronFamily:
 
 def _usable(t):
     """A state tensor made under ``inference_mode`` is copied once so that autograd may save it."""
+    if torch.compiler.is_compiling():  # a compiled or exported program has no inference tensors
+        return t
     if isinstance(t, torch.Tensor) and t.is_inference() and not torch.is_inference_mode_enabled():
         return t.clone()
     return t

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import torch
 
-from .._checks import check_number
+from .._checks import check_param
 from ._base import NeuronFamily, check_firing, full_like, reset, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
@@ -35,7 +35,7 @@ def _update(x, state, cfg):
 ACTIVATION_AWARE_IF = NeuronFamily("activation_aware_if", ActivationAwareIFState, _rest, _update)
 
 
-def _lay(fn: str, name: str, p, channel_dim: int, like: torch.Tensor):
+def lay_per_channel(fn: str, name: str, p, channel_dim: int, like: torch.Tensor):
     """A 1D per-channel tensor viewed along ``channel_dim`` of ``like`` (one time step); others unchanged."""
     if not isinstance(p, torch.Tensor) or p.dim() != 1:
         return p
@@ -50,13 +50,13 @@ def _lay(fn: str, name: str, p, channel_dim: int, like: torch.Tensor):
 
 
 def _config(fn, like, v_threshold, v_offset, channel_dim, v_reset, detach_reset, surrogate_function):
-    check_number(fn, "v_offset", v_offset)
+    check_param(fn, "v_offset", v_offset)
     if isinstance(channel_dim, bool) or not isinstance(channel_dim, int):
         raise TypeError(f"{fn}: `channel_dim` must be an int, got {channel_dim!r}.")
     cfg = dict(v_offset=v_offset, **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
     if isinstance(like, torch.Tensor):
-        cfg["v_threshold"] = _lay(fn, "v_threshold", v_threshold, channel_dim, like)
-        cfg["v_offset"] = _lay(fn, "v_offset", v_offset, channel_dim, like)
+        cfg["v_threshold"] = lay_per_channel(fn, "v_threshold", v_threshold, channel_dim, like)
+        cfg["v_offset"] = lay_per_channel(fn, "v_offset", v_offset, channel_dim, like)
     return cfg
 
 

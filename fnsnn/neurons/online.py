@@ -13,6 +13,8 @@ is carried unchanged.
 
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Callable, NamedTuple, Optional, Union
 
 import torch
@@ -64,6 +66,8 @@ def _rest_v(like, cfg):
 
 OTTT_LIF = NeuronFamily("ottt_lif", OTTTLIFState,
                         lambda like, cfg: OTTTLIFState(_rest_v(like, cfg), torch.zeros_like(like)), _ottt_update)
+# The same dynamics with the eligibility trace as the per-step output, for sequences of traces (OTTT training).
+OTTT_LIF_TRACES = dataclasses.replace(OTTT_LIF, trace="trace")
 SLTT_LIF = NeuronFamily("sltt_lif", SLTTLIFState, lambda like, cfg: SLTTLIFState(_rest_v(like, cfg)), _sltt_update)
 
 

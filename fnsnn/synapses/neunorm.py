@@ -59,7 +59,7 @@ def neunorm_init_state(x: torch.Tensor) -> NeuNormState:
 def _input_scale(fn: str, k1, input_scale):
     if input_scale is None:
         return k1
-    check_number(fn, "input_scale", input_scale)
+    check_param(fn, "input_scale", input_scale)
     return input_scale
 
 

@@ -102,6 +102,12 @@ class BaseNode(MemoryModule):
         self._store_v_seq = value
         self.v_seq = None
 
+    def note_backend(self, backend: Optional[str]) -> None:
+        """Record the backend of the last multi-step call as ``last_backend`` (diagnostics). A compiled or
+        exported call runs the reference's operations inside the compiler's graph and records nothing."""
+        if not torch.compiler.is_compiling():
+            self.last_backend = backend
+
     # -- state <-> memories -------------------------------------------------
     def _core_state(self, like: torch.Tensor, cfg: Dict[str, Any]):
         """The core state for input ``like`` (one time step), built memory by memory as SpikingJelly does.
@@ -147,7 +153,7 @@ class BaseNode(MemoryModule):
         state = self._core_state(x_seq[0], self.core_config())
         out = self.multi_step_function(x_seq, state, **self.core_config(), return_v_seq=self.store_v_seq,
                                        backend=self.backend)
-        self.last_backend = fnsnn.last_backend()
+        self.note_backend(fnsnn.last_backend())
         if self.store_v_seq:
             spike_seq, state, self.v_seq = out
         else:

@@ -7,7 +7,7 @@ from typing import Callable, Optional, Union
 import torch
 
 import fnsnn
-from fnsnn.neurons.activation_aware import ACTIVATION_AWARE_IF
+from fnsnn.neurons.activation_aware import ACTIVATION_AWARE_IF, lay_per_channel
 
 from ._base import BaseNode
 
@@ -50,11 +50,18 @@ class ActivationAwareIFNode(BaseNode):
         threshold, offset = _param("v_threshold", v_threshold, True), _param("v_offset", v_offset, False)
         if isinstance(channel_dim, bool) or not isinstance(channel_dim, int):
             raise TypeError(f"ActivationAwareIFNode: `channel_dim` must be an int, got {channel_dim!r}.")
-        super().__init__(1.0, v_reset, surrogate_function, detach_reset, step_mode, "torch", store_v_seq)
+        super().__init__(1.0, v_reset, surrogate_function, detach_reset, step_mode, "auto", store_v_seq)
         del self.v_threshold
         self.register_buffer("v_threshold", threshold)
         self.register_buffer("v_offset", offset)
         self.channel_dim = channel_dim
+
+    def _core_state(self, like: torch.Tensor, cfg):
+        # 1D per-channel parameters are checked as the core lays them out along `channel_dim`.
+        name = type(self).__name__
+        laid = dict(cfg, **{k: lay_per_channel(name, k, cfg[k], self.channel_dim, like)
+                            for k in ("v_threshold", "v_offset")})
+        return super()._core_state(like, laid)
 
     def core_config(self):
         return dict(super().core_config(), v_offset=self.v_offset, channel_dim=self.channel_dim)

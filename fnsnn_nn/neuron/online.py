@@ -7,7 +7,8 @@ from typing import Callable, Optional
 import torch
 
 import fnsnn
-from fnsnn.neurons.online import OTTT_LIF, SLTT_LIF
+from fnsnn.neurons._base import run_multi_step
+from fnsnn.neurons.online import OTTT_LIF, OTTT_LIF_TRACES, SLTT_LIF
 
 from .lif import LIFNode
 
@@ -62,11 +63,16 @@ class OTTTLIFNode(_OnlineLIFNode):
             return super().multi_step_forward(x_seq)  # evaluation, or an input the base class rejects
         cfg = self.core_config()
         state = self._core_state(x_seq[0], cfg)
-        spike_seq, state, states = fnsnn.scan(fnsnn.ottt_lif_step, x_seq, state, return_states=True, **cfg)
+        if self.store_v_seq:  # both sequences: the reference loop keeps every state
+            spike_seq, state, states = fnsnn.scan(fnsnn.ottt_lif_step, x_seq, state, return_states=True, **cfg)
+            self.v_seq, trace_seq = states.v, states.trace
+            self.note_backend("torch")
+        else:
+            spike_seq, state, trace_seq = run_multi_step(type(self).__name__, OTTT_LIF_TRACES, x_seq, state, cfg,
+                                                         True, self.backend)
+            self.note_backend(fnsnn.last_backend())
         self._store(state)
-        if self.store_v_seq:
-            self.v_seq = states.v
-        return spike_seq, states.trace
+        return spike_seq, trace_seq
 
 
 class SLTTLIFNode(_OnlineLIFNode):

@@ -69,7 +69,7 @@ def test_activation_aware_if_errors():
     with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_offset` must hold finite values"):
         neuron.ActivationAwareIFNode(v_offset=float("nan"))
     node = neuron.ActivationAwareIFNode(v_threshold=torch.tensor([1.0, 0.5, 2.0]), channel_dim=1)
-    with pytest.raises(ValueError, match=r"activation_aware_if_step: `v_threshold` has length 3 but the input has "
+    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_threshold` has length 3 but the input has "
                                          r"4 channels at channel_dim=1"):
         node(torch.randn(2, 4))
     with pytest.raises(ValueError, match=r"activation_aware_if_multi_step: `channel_dim`=5 is out of range"):

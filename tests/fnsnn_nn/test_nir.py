@@ -9,7 +9,7 @@ import torch.nn as nn
 nir = pytest.importorskip("nir")
 
 from fnsnn_nn import functional, layer, neuron  # noqa: E402
-from fnsnn_nn.nir import NIRGraphModule, Scale, Threshold, from_nir, to_nir  # noqa: E402
+from fnsnn_nn.nir import NEVER_FIRES, NIRGraphModule, Scale, Threshold, from_nir, to_nir  # noqa: E402
 
 T = 12
 
@@ -51,7 +51,7 @@ def _primitive_cases():
         ("IF", lambda: neuron.IFNode(v_threshold=1.5, v_reset=-0.25), rnd(T, 2, 6), "IF"),
         ("LIF", lambda: neuron.LIFNode(tau=3.0, v_threshold=0.8, v_reset=0.1), rnd(T, 2, 6, scale=3.0), "LIF"),
         ("LIF_no_decay_input", lambda: neuron.LIFNode(tau=2.5, decay_input=False), rnd(T, 2, 6), "LIF"),
-        ("LI", lambda: neuron.LIAFNode(nn.Identity(), False, tau=4.0, v_threshold=math.inf, v_reset=0.2),
+        ("LI", lambda: neuron.LIAFNode(nn.Identity(), False, tau=4.0, v_threshold=NEVER_FIRES, v_reset=0.2),
          rnd(T, 2, 6), "LI"),
         ("CubaLIF", lambda: neuron.CUBALIFNode(c_decay=0.6, v_decay=0.8, v_threshold=0.7), rnd(T, 2, 6), "CubaLIF"),
     ]
