@@ -301,6 +301,7 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
 _FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared",
           "-std=c99"]
 _lock = threading.Lock()
+SLOW_COMPILE_S = 2.0  # a compile longer than this says so in one line
 
 
 def compiler() -> Optional[str]:
@@ -353,7 +354,12 @@ def _load(key: str, source: str) -> ctypes.CDLL:
                 if done.returncode != 0:
                     raise RuntimeError(f"the C compiler failed: {done.stderr.strip()[:2000]}")
                 os.replace(out, path)
-            log.debug("fnsnn: compiled a CPU scan in %.2f s (%s)", time.perf_counter() - started, path)
+            took = time.perf_counter() - started
+            if took > SLOW_COMPILE_S:
+                log.warning("fnsnn: compiling a CPU neuron scan took %.1f s; it is cached in %s, so later "
+                            "processes load it at once", took, directory)
+            else:
+                log.debug("fnsnn: compiled a CPU scan in %.2f s (%s)", took, path)
     return ctypes.CDLL(path)
 
 

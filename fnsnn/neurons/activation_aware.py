@@ -44,8 +44,9 @@ def lay_per_channel(fn: str, name: str, p, channel_dim: int, like: torch.Tensor)
         raise ValueError(f"{fn}: `channel_dim`={channel_dim} is out of range for one time step of shape "
                          f"{tuple(like.shape)}.")
     if p.shape[0] != like.shape[d]:
-        raise ValueError(f"{fn}: `{name}` has length {p.shape[0]} but the input has {like.shape[d]} channels "
-                         f"at channel_dim={channel_dim} (one time step of shape {tuple(like.shape)}).")
+        raise ValueError(f"{fn}: the tensor `{name}` has shape {tuple(p.shape)}: one value per channel, but the "
+                         f"input has {like.shape[d]} channels at channel_dim={channel_dim} (one time step of "
+                         f"shape {tuple(like.shape)}).")
     return p.view(p.shape[0], *([1] * (like.dim() - 1 - d)))
 
 

@@ -7,6 +7,7 @@ from typing import Callable, Optional, Union
 import torch
 
 import fnsnn
+from fnsnn._checks import check_param
 from fnsnn.neurons.activation_aware import ACTIVATION_AWARE_IF, lay_per_channel
 
 from ._base import BaseNode
@@ -14,14 +15,10 @@ from ._base import BaseNode
 
 def _param(name: str, value, positive: bool) -> torch.Tensor:
     cls = "ActivationAwareIFNode"
-    if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
-        raise TypeError(f"{cls}: `{name}` must be a float or a tensor, got {type(value).__name__}.")
+    check_param(cls, name, value, gt=0.0 if positive else None)
     t = torch.as_tensor(value, dtype=torch.get_default_dtype()).detach().clone()
     if t.dim() > 1:
         raise ValueError(f"{cls}: `{name}` must be a scalar or a 1D per-channel tensor, got shape {tuple(t.shape)}.")
-    if not bool(torch.isfinite(t).all()) or (positive and not bool((t > 0).all())):
-        kind = "finite positive" if positive else "finite"
-        raise ValueError(f"{cls}: `{name}` must hold {kind} values, got {value!r}.")
     return t
 
 

@@ -296,6 +296,16 @@ def test_second_process_loads_from_disk(fresh_cache):
     assert sorted(fresh_cache.glob("*.so")) == built
 
 
+def test_a_long_compile_says_so_once(fresh_cache, monkeypatch, caplog):
+    monkeypatch.setattr(cpu_kernels, "SLOW_COMPILE_S", 0.0)  # every compile counts as long here
+    x = torch.randn(5, 3)
+    with caplog.at_level(logging.WARNING, logger="fnsnn"):
+        fnsnn.lif_multi_step(x)
+        fnsnn.lif_multi_step(x * 2)
+    lines = [r.getMessage() for r in caplog.records if "compiling a CPU neuron scan took" in r.getMessage()]
+    assert len(lines) == 1 and str(fresh_cache) in lines[0]
+
+
 def test_compiler_failure_runs_graph_free_scan(fresh_cache, monkeypatch, caplog):
     monkeypatch.setenv("FNSNN_CC", "false")
     monkeypatch.setattr(_engine, "_failed", {})

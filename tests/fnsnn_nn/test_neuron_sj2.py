@@ -61,16 +61,16 @@ def test_activation_aware_if_core_per_channel_under_vmap_and_grad():
 
 
 def test_activation_aware_if_errors():
-    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_threshold` must hold finite positive values"):
+    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_threshold` must be > 0"):
         neuron.ActivationAwareIFNode(v_threshold=-1.0)
     with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_threshold` must be a scalar or a 1D "
                                          r"per-channel tensor, got shape \(2, 2\)"):
         neuron.ActivationAwareIFNode(v_threshold=torch.ones(2, 2))
-    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_offset` must hold finite values"):
+    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_offset` must be finite"):
         neuron.ActivationAwareIFNode(v_offset=float("nan"))
     node = neuron.ActivationAwareIFNode(v_threshold=torch.tensor([1.0, 0.5, 2.0]), channel_dim=1)
-    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: `v_threshold` has length 3 but the input has "
-                                         r"4 channels at channel_dim=1"):
+    with pytest.raises(ValueError, match=r"ActivationAwareIFNode: the tensor `v_threshold` has shape \(3,\): one value "
+                                         r"per channel, but the input has 4 channels at channel_dim=1"):
         node(torch.randn(2, 4))
     with pytest.raises(ValueError, match=r"activation_aware_if_multi_step: `channel_dim`=5 is out of range"):
         fnsnn.activation_aware_if_multi_step(torch.randn(3, 2, 3), v_threshold=torch.ones(3), channel_dim=5)
