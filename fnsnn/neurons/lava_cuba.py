@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple, Optional, Union
 import torch
 
 from .._checks import check_param, check_tensor
-from ._base import NeuronFamily, check_firing, full_like, reset, run_multi_step, run_step
+from ._base import NeuronFamily, check_firing, reset, run_multi_step, run_step
 
 Number = Union[float, torch.Tensor]
 
@@ -58,8 +58,8 @@ def _update(x, state, cfg):
 
 
 def _rest(like, cfg):
-    v_reset = cfg["v_reset"]
-    return LavaCUBALIFState(full_like(like, 0.0 if v_reset is None else v_reset), torch.zeros_like(like))
+    # both integrators start empty (as Lava's and 2.0.0's CubaLIFNode), whatever v_reset is
+    return LavaCUBALIFState(torch.zeros_like(like), torch.zeros_like(like))
 
 
 LAVA_CUBA_LIF = NeuronFamily("lava_cuba_lif", LavaCUBALIFState, _rest, _update)
@@ -81,7 +81,7 @@ def _config(fn, current_decay, voltage_decay, s_scale, v_threshold, v_threshold_
 
 
 def lava_cuba_lif_init_state(x: torch.Tensor, *, v_reset: Optional[Number] = 0.0) -> LavaCUBALIFState:
-    """Rest state for one time step's input ``x``: ``v = v_reset`` (0 for soft reset), ``c = 0``."""
+    """Rest state for one time step's input ``x``: ``v = 0`` and ``c = 0`` (whatever ``v_reset`` is)."""
     check_tensor("lava_cuba_lif_init_state", "x", x)
     return _rest(x, dict(v_reset=v_reset))
 
@@ -94,7 +94,7 @@ def lava_cuba_lif_step(x: torch.Tensor, state: Optional[LavaCUBALIFState] = None
 
     Args:
         x: input of one time step, ``[N, *]``, floating point.
-        state: ``LavaCUBALIFState(v, c)``, both shaped like ``x``; ``None`` is the rest state.
+        state: ``LavaCUBALIFState(v, c)``, both shaped like ``x``; ``None`` is the rest state (both 0).
         current_decay, voltage_decay: decays in ``[0, 4096]`` (12-bit fractions, rounded to integers); floats or
             tensors broadcastable to ``x``.
         s_scale: the fixed-point scale (a positive number).

@@ -15,10 +15,10 @@ min_momentum)``); a batch of one 2-D sample keeps them. ``S = Θ(H - θ)``. With
 sub-threshold potentials become ``(H - mean) / sqrt(var + eps) gamma + beta``. Then the hard (``v_reset``) or soft
 (``None``, subtracting ``v_threshold``) reset of :func:`fnsnn.if_step`.
 
-State ``MPBNState(v, mean, var, momentum)``: ``v`` like the input, ``mean``/``var`` ``[C]``, ``momentum`` ``[]``
+State ``MPBNState(v, mean, var, momentum)``: ``v`` like the input, ``mean``/``var`` ``[C]``, ``momentum`` ``[1]``
 (the fold momentum; ``mean``/``var`` are the running statistics with ``bn=True``, the folded ones with ``fold=True``,
-and unused otherwise). The statistics are not elementwise, so this family runs on the reference and graph-free
-scans only.
+and unused otherwise). The batch statistics couple the samples of a batch, so this family runs on the reference loop
+(``backend='auto'`` picks it; the graph-free and compiled scans refuse it).
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ def _rest(like, cfg):
     v_reset = cfg["v_reset"]
     c = _channels(like)
     return MPBNState(full_like(like, 0.0 if v_reset is None else v_reset), like.new_zeros(c), like.new_ones(c),
-                     like.new_full((), float(cfg["fold_momentum"])))
+                     like.new_full((1,), float(cfg["fold_momentum"])))
 
 
 def _shapes(like, cfg):
     c = _channels(like)
-    return dict(mean=(c,), var=(c,), momentum=())
+    return dict(mean=(c,), var=(c,), momentum=(1,))
 
 
 def _feature(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -84,7 +84,7 @@ def _update(x, state, cfg):
             h = F.batch_norm(h, None, None, weight, bias, True, 0.0, eps)
             mean, var = (1 - m) * mean + m * batch_mean, (1 - m) * var + m * batch_var
         else:
-            h = F.batch_norm(h, mean, var, weight, bias, False, 0.0, eps)
+            h = F.batch_norm(h, mean.detach(), var.detach(), weight, bias, False, 0.0, eps)
     if cfg["fold"] and training and not (h.dim() == 2 and h.shape[0] == 1):
         batch_mean, batch_var = h.detach().mean(dims), h.detach().var(dims, unbiased=True)
         if cfg["running_stats"]:
@@ -109,7 +109,7 @@ def _update(x, state, cfg):
                             momentum)
 
 
-MPBN = NeuronFamily("mpbn", MPBNState, _rest, _update, state_shapes=_shapes)
+MPBN = NeuronFamily("mpbn", MPBNState, _rest, _update, state_shapes=_shapes, batch_coupled=True)
 
 
 def _config(fn, like, charge, tau, decay_input, bn, weight, bias, momentum, eps, fold, gamma, beta, running_stats,
@@ -141,7 +141,8 @@ def _config(fn, like, charge, tau, decay_input, bn, weight, bias, momentum, eps,
                a=a, training=training,
                **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
     if isinstance(like, torch.Tensor):
-        for name in ("weight", "bias", "gamma", "beta", "a", "v_threshold"):
+        # v_threshold runs per channel only in the folded threshold; otherwise it broadcasts as in fnsnn.if_step
+        for name in ("weight", "bias", "gamma", "beta", "a") + (("v_threshold",) if fold else ()):
             cfg[name] = lay_per_channel(fn, name, cfg[name], 1, like) if like.dim() > 1 else cfg[name]
     return cfg
 

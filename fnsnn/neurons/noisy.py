@@ -210,5 +210,7 @@ def noisy_nonspiking_if_multi_step(x_seq: torch.Tensor, *, noise: Optional[torch
     check_param(fn, "sigma", sigma)
     _decode_config(fn, decode)
     check_bool(fn, "return_v_seq", return_v_seq)
+    if noise is not None:  # align each step's noise with one step of the input
+        noise = noise.reshape(noise.shape[0], *([1] * (x_seq.dim() - noise.dim())), *noise.shape[1:])
     drive = x_seq if noise is None else x_seq + sigma * noise
     return nonspiking_if_multi_step(drive, decode=decode, return_v_seq=return_v_seq)

@@ -75,6 +75,7 @@ class MPBNBaseNode(BaseNode):
         self.bn_decay_momentum = bn_decay_momentum
         self.bn_min_momentum = bn_min_momentum
         self.learnable_vth = learnable_vth
+        self._last_stats = None
         if learnable_vth:
             self.a = nn.Parameter(torch.zeros(count))
 
@@ -105,6 +106,9 @@ class MPBNBaseNode(BaseNode):
     def memory_reset_values(self) -> Dict[str, Any]:
         return {"v": 0.0 if self.v_reset is None else self.v_reset}
 
+    def rest_memories(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return {"v": self.family.rest(self.single_step_input(x), self.core_config()).v}
+
     def _bn(self) -> Optional[nn.modules.batchnorm._BatchNorm]:
         return self.vbn if isinstance(self.vbn, nn.modules.batchnorm._BatchNorm) else None
 
@@ -129,7 +133,8 @@ class MPBNBaseNode(BaseNode):
     # -- state <-> memories and statistics ------------------------------------
     def _core_state(self, like: torch.Tensor, cfg):
         name = type(self).__name__
-        laid = {k: lay_per_channel(name, k, cfg[k], 1, like) if like.dim() > 1 else cfg[k] for k in _PER_CHANNEL}
+        per_channel = _PER_CHANNEL if cfg["fold"] else _PER_CHANNEL[:-1]
+        laid = {k: lay_per_channel(name, k, cfg[k], 1, like) if like.dim() > 1 else cfg[k] for k in per_channel}
         check_param_shapes(name, {**cfg, **laid}, like)
         rest = self.family.rest(like, cfg)
         v = self.memory_for("v", like, lambda: rest.v)
@@ -141,10 +146,26 @@ class MPBNBaseNode(BaseNode):
             mean, var = self.mu, self.sigma2
         else:
             mean, var = rest.mean, rest.var
-        return MPBNState(v, mean.to(like.dtype), var.to(like.dtype), like.new_full((), float(self.bn_momentum)))
+        return MPBNState(v, mean.to(like.dtype), var.to(like.dtype), like.new_full((1,), float(self.bn_momentum)))
+
+    @property
+    def mean(self) -> Optional[torch.Tensor]:
+        """``MPBNState.mean`` after the last call (the running or folded mean it used or updated)."""
+        return None if self._last_stats is None else self._last_stats[0]
+
+    @property
+    def var(self) -> Optional[torch.Tensor]:
+        """``MPBNState.var`` after the last call."""
+        return None if self._last_stats is None else self._last_stats[1]
+
+    @property
+    def momentum(self) -> Optional[torch.Tensor]:
+        """``MPBNState.momentum`` (the fold momentum) after the last call."""
+        return None if self._last_stats is None else self._last_stats[2]
 
     def _store(self, state) -> None:
         self.v = state.v
+        self._last_stats = tuple(t.detach() for t in state[1:])
         if not self.training:
             return
         bn = self._bn()
