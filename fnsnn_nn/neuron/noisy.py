@@ -14,7 +14,11 @@ import torch.nn as nn
 
 import fnsnn
 from fnsnn._checks import check_bool, check_param
-from fnsnn.neurons.noisy import colored_noise_from_white, noisy_nonspiking_if_multi_step, noisy_spiking_multi_step
+from fnsnn.neurons.noisy import (
+    colored_noise_from_white,
+    noisy_nonspiking_if_multi_step,
+    noisy_spiking_multi_step,
+)
 
 from ..base import MultiStepModule
 from ..surrogate import Rect

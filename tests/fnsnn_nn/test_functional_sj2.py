@@ -452,7 +452,8 @@ def test_lava_cuba_lif_core_contract_and_errors():
                               d)[0]
     torch.testing.assert_close(g, ref)
     x, c = torch.randn(2, 4), torch.zeros(2, 4)
-    with pytest.raises(ValueError, match=r"lava_cuba_lif_step: `current_decay` must lie in \[0, 4096\]"):
+    with pytest.raises(ValueError, match=r"lava_cuba_lif_step: every value of `current_decay` must lie in "
+                                         r"\[0, 4096\]"):
         F.lava_cuba_lif_step(x, c, c, torch.tensor(float("nan")), torch.tensor(1.0), 4096, 1.0, 0.0, 0.0,
                              surrogate.Sigmoid())
     with pytest.raises(ValueError, match=r"lava_cuba_lif_step: `v_threshold` must be finite, got inf"):
