@@ -125,6 +125,18 @@ def cuba_lif_step(x: Tensor, current: Tensor, v: Tensor, current_decay: float, v
     return spike, st.c, st.v
 
 
+def lava_cuba_lif_step(x: Tensor, current_state: Tensor, voltage_state: Tensor, current_decay: Tensor,
+                       voltage_decay: Tensor, s_scale: float, v_threshold: float, v_threshold_eps: float,
+                       v_reset: float, surrogate_function: Callable,
+                       detach_reset: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
+    """``(spike, current, voltage)`` of one fixed-point Lava CUBA-LIF step; see :func:`fnsnn.lava_cuba_lif_step`."""
+    spike, st = fnsnn.lava_cuba_lif_step(x, fnsnn.LavaCUBALIFState(voltage_state, current_state),
+                                         current_decay=current_decay, voltage_decay=voltage_decay, s_scale=s_scale,
+                                         v_threshold=v_threshold, v_threshold_eps=v_threshold_eps, v_reset=v_reset,
+                                         detach_reset=detach_reset, surrogate_function=surrogate_function)
+    return spike, st.c, st.v
+
+
 def clif_step(x: Tensor, v: Tensor, m: Tensor, tau: float, v_threshold: float, spike_function: Callable):
     """``(spike, v, m)`` of one complementary-LIF step; see :func:`fnsnn.clif_step`."""
     spike, st = fnsnn.clif_step(x, fnsnn.CLIFState(v, m), tau=tau, v_threshold=v_threshold,

@@ -353,6 +353,7 @@ from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer fun
     izhikevich_multi_step,
     izhikevich_step,
     klif_step,
+    lava_cuba_lif_step,
     liaf_step,
     lif_charge,
     lif_linear,

@@ -36,6 +36,8 @@ class NeuronCase:
         extra_shell_params: shell parameters (by name) whose gradient is compared with SJ.
         sj_v_seq_single_step: SpikingJelly's class keeps ``v_seq`` in single-step mode too (2.0.0's
             ActivationAwareIFNode does not; fnsnn's shells always do).
+        generated: the family runs on the generated scans (tests/fnsnn/test_engine.py); False for a family the
+            engine serves with its reference loop only (one whose update mixes the samples of a batch).
     """
 
     name: str
@@ -53,6 +55,7 @@ class NeuronCase:
     gradcheck: bool = True
     extra_shell_params: Tuple[str, ...] = ()
     sj_v_seq_single_step: bool = True
+    generated: bool = True
     marks: Tuple[Any, ...] = field(default_factory=tuple)
 
 
@@ -378,6 +381,24 @@ CASES += [
     ),
 ]
 
+# MPBN LIF without its batch norm (mpbn=False): the batch-norm modes need [N, C, *] steps and batch statistics,
+# which the suite's 1-D and per-sample checks do not give; they are tested in tests/fnsnn_nn/test_neuron_sj2.py.
+CASES += [
+    NeuronCase(
+        "mpbn_lif_plain", fnsnn.mpbn_lif_step, fnsnn.mpbn_lif_multi_step, dict(tau=2.0, bn=False),
+        shell=lambda **kw: nn_neuron.MPBNLIFNode(mpbn=False, out_features=5, **kw),
+        sj=lambda **kw: _sj()[0].MPBNLIFNode(mpbn=False, out_features=5, **kw), tensor_param="tau",
+        generated=False,
+    ),
+    NeuronCase(
+        "mpbn_lif_plain_soft_decay", fnsnn.mpbn_lif_step, fnsnn.mpbn_lif_multi_step,
+        dict(tau=3.0, decay_input=True, v_reset=None, bn=False, v_threshold=0.8),
+        shell=lambda **kw: nn_neuron.MPBNLIFNode(3.0, True, 0.8, None, mpbn=False, out_features=5, **kw),
+        sj=lambda **kw: _sj()[0].MPBNLIFNode(3.0, True, 0.8, None, mpbn=False, out_features=5, **kw),
+        tensor_param="v_threshold", generated=False,
+    ),
+]
+
 # -- parameter validation: the documented range of each numeric parameter --------------------------
 # Bounds use the keywords of fnsnn._checks.check_param (gt, ge, lt, le); a numeric parameter not listed
 # here only needs to be finite. Keyed by the core function's name, and by shell class for the shells.
@@ -402,6 +423,8 @@ PARAM_BOUNDS = {
     "ottt_lif_multi_step": dict(tau=_GT1),
     "ilif_multi_step": dict(tau=_GT1, v_threshold=_GT0),
     "half_threshold_if_multi_step": dict(v_threshold=_GT0),
+    "mpbn_lif_multi_step": dict(tau=_GT1, momentum=_UNIT, eps=_GT0, fold_momentum=_UNIT, decay_momentum=_UNIT,
+                                min_momentum=_UNIT),
 }
 
 _GATE = dict(gt=0.0, lt=1.0)
@@ -415,6 +438,7 @@ SHELL_REQUIRED = {
     "LIAFNode": lambda: dict(act=__import__("torch").relu, threshold_related=True),
     "GatedLIFNode": lambda: dict(T=6),
     "SimpleLIFNode": lambda: dict(tau=2.0, decay_input=True),
+    "MPBNLIFNode": lambda: dict(out_features=5),
 }
 
 

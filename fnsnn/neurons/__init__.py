@@ -146,6 +146,30 @@ from .activation_aware import (
 from .stbif import STBIF, STBIFState, stbif_bounds, stbif_init_state, stbif_multi_step, stbif_step
 from .dsr import dsr_if_multi_step, dsr_lif_multi_step
 from .ilc import ILCState, ilc_lateral, ilc_multi_step
+from .mpbn import (
+    MPBN,
+    MPBNState,
+    mpbn_init_state,
+    mpbn_lif_multi_step,
+    mpbn_lif_step,
+    mpbn_multi_step,
+    mpbn_step,
+)
+from .lava_cuba import (
+    LAVA_CUBA_LIF,
+    LavaCUBALIFState,
+    lava_cuba_lif_init_state,
+    lava_cuba_lif_multi_step,
+    lava_cuba_lif_step,
+    leaky_integrator_step,
+)
+from .noisy import (
+    NoisyState,
+    colored_noise_from_white,
+    noisy_nonspiking_if_multi_step,
+    noisy_spiking_multi_step,
+    powerlaw_psd_gaussian,
+)
 
 import types as _types
 

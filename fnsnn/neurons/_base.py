@@ -89,6 +89,8 @@ class NeuronFamily:
         trace: the state field returned as ``v_seq``.
         state_shapes: ``state_shapes(x_like, cfg) -> {field: shape}`` for fields not shaped like the input
             (such a family runs the reference and the graph-free scan only).
+        batch_coupled: the update mixes the samples of a batch (batch statistics, for instance), so a vmapped
+            call cannot fold its batch into the data; such a family runs the reference loop only.
     """
 
     name: str
@@ -97,6 +99,7 @@ class NeuronFamily:
     update: Callable
     trace: str = "v"
     state_shapes: Optional[Callable] = None
+    batch_coupled: bool = False
 
 
 def _usable(t):

@@ -245,6 +245,9 @@ def unsupported(backend: str, plan: Plan, values, x_seq: Tensor) -> Optional[str
     """``None`` if ``backend`` can run this call, else the reason."""
     if backend == "torch":
         return None
+    if plan.family.batch_coupled:
+        return (f"the {plan.family.name} step mixes the samples of a batch, which the scans' vmap rule would fold "
+                f"into one batch (the reference loop serves it)")
     reason = _params_reason(values, x_seq[0])
     if reason is not None and backend in ("cpu", "triton"):
         return reason

@@ -20,3 +20,13 @@ from .simple_base import SimpleBaseNode
 from .dsr import DSRIFNode, DSRLIFNode
 from .few_spike import FewSpikeNode, FewSpikeTable, HGNode, OutlierAwareThresholdNode
 from .ilc import ILCBaseNode, ILCCUBALIFNode, ILCIFNode, ILCLIFNode
+from .mpbn import MPBNBaseNode, MPBNLIFNode
+from .noisy import (
+    NoisyBaseNode,
+    NoisyCUBALIFNode,
+    NoisyILCBaseNode,
+    NoisyILCCUBALIFNode,
+    NoisyNonSpikingBaseNode,
+    NoisyNonSpikingIFNode,
+    powerlaw_psd_gaussian,
+)

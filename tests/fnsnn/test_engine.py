@@ -21,7 +21,9 @@ import fnsnn
 import fnsnn_nn
 from fnsnn.kernels import cpu as cpu_kernels
 from fnsnn.neurons import _engine
-from tests.neuron_cases import CASES
+from tests.neuron_cases import CASES as ALL_CASES
+
+CASES = [c for c in ALL_CASES if c.generated]  # families that run on the generated scans
 
 IDS = [c.name for c in CASES]
 GENERATED = ["eager", "cpu", pytest.param("triton", marks=pytest.mark.triton)]
@@ -374,7 +376,10 @@ SHELLS = [name for name in dir(fnsnn_nn.neuron) if name.endswith("Node") and nam
 
 # Constructor arguments for shells that have required ones; every other shell is built with none.
 REQUIRED = {"LIAFNode": dict(act=torch.sigmoid, threshold_related=True), "STBIFNode": dict(q_threshold=0.5, level=8),
-            "SimpleLIFNode": dict(tau=2.0, decay_input=True)}
+            "SimpleLIFNode": dict(tau=2.0, decay_input=True), "MPBNLIFNode": dict(out_channels=3),
+            "MPBNBaseNode": dict(out_channels=3)}
+# Shells whose update mixes the samples of a batch (batch statistics): auto runs them on the reference loop.
+BATCH_COUPLED = ("MPBNBaseNode", "MPBNLIFNode")
 
 
 @pytest.mark.parametrize("name", [n for n in SHELLS if issubclass(getattr(fnsnn_nn.neuron, n), fnsnn_nn.neuron.BaseNode)])
@@ -382,11 +387,13 @@ def test_shells_default_to_auto_and_reach_the_fast_scan(name):
     cls = getattr(fnsnn_nn.neuron, name)
     if name == "AdaptBaseNode":  # a base class: the user's subclass gives the charge
         cls = type("AdaptIF", (cls,), {"neuronal_charge": lambda self, x, v, w: v + x - w})
+    if name == "MPBNBaseNode":
+        cls = type("MPBNIF", (cls,), {"neuronal_charge": lambda self, x, v: v + x})
     node = cls(**REQUIRED.get(name, {}))
     assert node.backend == "auto"
     node.step_mode = "m"
     node(torch.rand(4, 2, 3, 5))
-    assert node.last_backend == "cpu"
+    assert node.last_backend == ("torch" if name in BATCH_COUPLED else "cpu")
 
 
 def test_default_module_reports_its_backend():

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 from torch.func import grad, vmap
 
+import fnsnn
 from fnsnn_nn import functional as F, neuron, surrogate
 
 
@@ -395,3 +396,73 @@ def test_stdp_errors_and_vmap():
     for i in range(5):
         torch.testing.assert_close(out[i], F.stdp_linear_step(xs[i], ys[i], (torch.zeros(3, 4), torch.zeros(3, 2)),
                                                               w, tau_pre=2.0, tau_post=2.0)[0])
+
+
+# -- lava_cuba_lif_step ------------------------------------------------------------------------------------
+
+@pytest.mark.parity
+@pytest.mark.parametrize("v_reset,detach_reset,scale", [(0.0, False, 4096), (0.2, True, 4096), (0.0, False, 64)])
+def test_lava_cuba_lif_step_matches_2_0_0(v_reset, detach_reset, scale):
+    SF, SS = _sj()
+    torch.manual_seed(6)
+    x, c, v = torch.randn(3, 4) * 0.6, torch.randn(3, 4) * 0.4, torch.randn(3, 4) * 0.4 + 0.5
+    decays = (torch.tensor(1024.3), torch.tensor(300.7))
+    ins_a = [t.clone().requires_grad_(True) for t in (x, c, v, *decays)]
+    ins_b = [t.clone().requires_grad_(True) for t in (x, c, v, *decays)]
+    args = (scale, 1.0, 0.01 / scale, v_reset)
+    a = F.lava_cuba_lif_step(*ins_a, *args, surrogate.Sigmoid(), detach_reset)
+    b = SF.lava_cuba_lif_step(*ins_b, *args, SS.Sigmoid(), detach_reset)
+    for u, w in zip(a, b):
+        torch.testing.assert_close(u, w, rtol=0, atol=0)
+    weights = [torch.randn_like(u) for u in a]
+    ga = torch.autograd.grad(sum((u * k).sum() for u, k in zip(a, weights)), ins_a)
+    gb = torch.autograd.grad(sum((u * k).sum() for u, k in zip(b, weights)), ins_b)
+    for i, (u, w) in enumerate(zip(ga, gb)):
+        torch.testing.assert_close(u, w, rtol=1e-5, atol=1e-6, msg=f"grad of input {i}")
+    # a sequence, as 2.0.0's lava CubaLIFNode iterates it, equals fnsnn's scan
+    xs = torch.randn(5, 3, 4) * 0.8
+    cs, vs, ys = torch.zeros(3, 4), torch.zeros(3, 4), []
+    for t in range(5):
+        y, cs, vs = SF.lava_cuba_lif_step(xs[t], cs, vs, *decays, *args, SS.Sigmoid(), detach_reset)
+        ys.append(y)
+    y_seq, final = fnsnn.lava_cuba_lif_multi_step(xs, current_decay=decays[0], voltage_decay=decays[1],
+                                                  s_scale=scale, v_threshold=1.0, v_threshold_eps=0.01 / scale,
+                                                  v_reset=v_reset, detach_reset=detach_reset)
+    torch.testing.assert_close(y_seq, torch.stack(ys), rtol=0, atol=0)
+    torch.testing.assert_close(final.c, cs, rtol=0, atol=0)
+    torch.testing.assert_close(final.v, vs, rtol=0, atol=0)
+
+
+def test_lava_cuba_lif_core_contract_and_errors():
+    xs = torch.randn(3, 5, 2, 4)
+    kw = dict(current_decay=1000.0, voltage_decay=200.0)
+    out = vmap(lambda a: fnsnn.lava_cuba_lif_multi_step(a, **kw)[0])(xs)
+    for i in range(3):
+        torch.testing.assert_close(out[i], fnsnn.lava_cuba_lif_multi_step(xs[i], **kw)[0])
+    y, final = fnsnn.lava_cuba_lif_multi_step(xs[0], **kw)
+    state, ys = None, []
+    for x in xs[0].unbind(0):
+        s, state = fnsnn.lava_cuba_lif_step(x, state, **kw)
+        ys.append(s)
+    torch.testing.assert_close(torch.stack(ys), y, rtol=0, atol=0)
+    g = grad(lambda d: fnsnn.lava_cuba_lif_multi_step(xs[0], current_decay=d, voltage_decay=200.0)[1].v.sum())(
+        torch.tensor(1000.0))
+    d = torch.tensor(1000.0, requires_grad=True)
+    ref = torch.autograd.grad(fnsnn.lava_cuba_lif_multi_step(xs[0], current_decay=d, voltage_decay=200.0)[1].v.sum(),
+                              d)[0]
+    torch.testing.assert_close(g, ref)
+    x, c = torch.randn(2, 4), torch.zeros(2, 4)
+    with pytest.raises(ValueError, match=r"lava_cuba_lif_step: every value of `current_decay` must lie in "
+                                         r"\[0, 4096\]"):
+        F.lava_cuba_lif_step(x, c, c, torch.tensor(float("nan")), torch.tensor(1.0), 4096, 1.0, 0.0, 0.0,
+                             surrogate.Sigmoid())
+    with pytest.raises(ValueError, match=r"lava_cuba_lif_step: `v_threshold` must be finite, got inf"):
+        F.lava_cuba_lif_step(x, c, c, torch.tensor(1.0), torch.tensor(1.0), 4096, float("inf"), 0.0, 0.0,
+                             surrogate.Sigmoid())
+    with pytest.raises(ValueError, match=r"lava_cuba_lif_step: `s_scale` must be > 0"):
+        F.lava_cuba_lif_step(x, c, c, torch.tensor(1.0), torch.tensor(1.0), 0, 1.0, 0.0, 0.0, surrogate.Sigmoid())
+    with pytest.raises(ValueError, match=r"lava_cuba_lif_multi_step: `v_threshold_eps` must be finite"):
+        fnsnn.lava_cuba_lif_multi_step(xs[0], current_decay=1.0, voltage_decay=1.0, v_threshold_eps=float("nan"))
+    with pytest.raises(ValueError, match=r"lava_cuba_lif_step: `state.v` has shape \(4,\) but the input needs"):
+        F.lava_cuba_lif_step(x, c, torch.zeros(4), torch.tensor(1.0), torch.tensor(1.0), 4096, 1.0, 0.0, 0.0,
+                             surrogate.Sigmoid())

@@ -418,3 +418,273 @@ def test_ilc_core_and_errors():
         ilc_multi_step(xs[0], **dict(kw, charge="qif"))
     with pytest.raises(ValueError, match=r"ILCIFNode: `act_dim` must be a positive int, got 0"):
         neuron.ILCIFNode(0, 3)
+
+
+# -- MPBN neurons -------------------------------------------------------------------------------------------
+
+MPBN_CONFIGS = [(dict(out_features=4), (5, 3, 4)), (dict(out_channels=3, learnable_vth=True), (4, 2, 3, 2, 2)),
+                (dict(out_features=4, tau=3.0, decay_input=True, v_reset=None, detach_reset=True), (5, 3, 4)),
+                (dict(out_features=4, mpbn=False), (5, 3, 4))]
+
+
+def _feed(module, x, step_mode):
+    return module(x) if step_mode == "m" else torch.stack([module(t) for t in x.unbind(0)])
+
+
+def _compare_mpbn(ours, theirs, x, step_mode, grads=True):
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = _feed(ours, xa, step_mode), _feed(theirs, xb, step_mode)
+    torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+    torch.testing.assert_close(ours.v, theirs.v)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for (k, u), w in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        torch.testing.assert_close(u, w, msg=k)
+    if grads:
+        w = torch.randn_like(ya)
+        pa, pb = [xa, *ours.parameters()], [xb, *theirs.parameters()]
+        for u, v in zip(torch.autograd.grad((ya * w).sum() + ours.v.sum(), pa),
+                        torch.autograd.grad((yb * w).sum() + theirs.v.sum(), pb)):
+            torch.testing.assert_close(u, v, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw,shape", MPBN_CONFIGS)
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_mpbn_lif_matches_2_0_0(kw, shape, step_mode):
+    from spikingjelly.activation_based import neuron as sn
+
+    torch.manual_seed(3)
+    theirs = sn.MPBNLIFNode(step_mode=step_mode, **kw)
+    ours = neuron.MPBNLIFNode(step_mode=step_mode, **kw)
+    if kw.get("mpbn", True):  # a trained-looking batch norm, loaded from SpikingJelly's state_dict
+        with torch.no_grad():
+            theirs.vbn.weight.uniform_(0.5, 1.5), theirs.vbn.bias.uniform_(-0.2, 0.2)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(shape) * 2
+    _compare_mpbn(ours, theirs, x, step_mode)  # training: batch statistics, running statistics move
+    ours.reset(), theirs.reset()
+    _compare_mpbn(ours, theirs, x, step_mode)
+    ours.eval(), theirs.eval()
+    ours.reset(), theirs.reset()
+    _compare_mpbn(ours, theirs, x, step_mode)
+    # test-time adaptation: fold the batch norm into the threshold, then adapt with batch or running statistics
+    for normalize_residual, running_stats in ((False, False), (True, True)):
+        a, b = neuron.MPBNLIFNode(step_mode=step_mode, **kw), sn.MPBNLIFNode(step_mode=step_mode, **kw)
+        a.load_state_dict(theirs.state_dict() if not isinstance(theirs.vbn, torch.nn.Identity) else b.state_dict())
+        b.load_state_dict(a.state_dict())
+        a.re_parameterize_v_threshold(normalize_residual, running_stats)
+        b.re_parameterize_v_threshold(normalize_residual, running_stats)
+        assert list(a.state_dict()) == list(b.state_dict())
+        a.load_state_dict(b.state_dict(), strict=True)
+        for _ in range(2):
+            a.reset(), b.reset()
+            _compare_mpbn(a, b, x, step_mode)
+            assert a.bn_momentum == pytest.approx(b.bn_momentum, rel=1e-6)
+        a.eval(), b.eval()
+        a.reset(), b.reset()
+        _compare_mpbn(a, b, x, step_mode)
+
+
+def test_mpbn_core_contract_and_errors():
+    torch.manual_seed(0)
+    x = torch.randn(6, 4, 3, 5) * 2  # [B, T, N, C]
+    w, b = torch.rand(5) + 0.5, torch.randn(5) * 0.1
+    run = lambda xs: fnsnn.mpbn_lif_multi_step(xs, weight=w, bias=b)  # noqa: E731
+    out = vmap(lambda xs: run(xs)[0])(x)
+    for i in range(6):
+        torch.testing.assert_close(out[i], run(x[i])[0])
+    y, final = run(x[0])
+    state, ys = None, []
+    for x_t in x[0].unbind(0):
+        s, state = fnsnn.mpbn_lif_step(x_t, state, weight=w, bias=b)
+        ys.append(s)
+    torch.testing.assert_close(torch.stack(ys), y, rtol=0, atol=0)
+    for u, v in zip(state, final):
+        torch.testing.assert_close(u, v)
+    assert final.mean.shape == (5,) and final.momentum.shape == (1,)
+    smooth = fnsnn.surrogate.Sigmoid(spiking=False)
+    g = grad(lambda ww: fnsnn.mpbn_lif_multi_step(x[0], weight=ww, bias=b, surrogate_function=smooth)[1].v.sum())(w)
+    wr = w.clone().requires_grad_(True)
+    ref = torch.autograd.grad(fnsnn.mpbn_lif_multi_step(x[0], weight=wr, bias=b,
+                                                         surrogate_function=smooth)[1].v.sum(), wr)[0]
+    torch.testing.assert_close(g, ref)
+    charge = lambda xx, v: v + xx  # noqa: E731
+    y_if, _ = fnsnn.mpbn_multi_step(x[0], charge=charge, bn=False)
+    torch.testing.assert_close(y_if, fnsnn.if_multi_step(x[0])[0])
+    with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: `momentum` must lie in \[0, 1\]"):
+        fnsnn.mpbn_lif_multi_step(x[0], momentum=1.5)
+    with pytest.raises(ValueError, match=r"mpbn_lif_step: `eps` must be > 0"):
+        fnsnn.mpbn_lif_step(x[0, 0], eps=float("nan"))
+    with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: `tau` must be > 1"):
+        fnsnn.mpbn_lif_multi_step(x[0], tau=float("inf"))
+    with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: fold=True and normalize_residual=True need"):
+        fnsnn.mpbn_lif_multi_step(x[0], bn=False, fold=True)
+    with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: `weight` has length 4 but the input has 5"):
+        fnsnn.mpbn_lif_multi_step(x[0], weight=torch.ones(4))
+
+
+def test_mpbn_shell_errors_and_base_class():
+    with pytest.raises(ValueError, match=r"MPBNLIFNode: give exactly one of `out_features`"):
+        neuron.MPBNLIFNode()
+    with pytest.raises(ValueError, match=r"MPBNLIFNode: `tau` must be > 1 \(and finite\), got nan"):
+        neuron.MPBNLIFNode(tau=float("nan"), out_features=3)
+    with pytest.raises(ValueError, match=r"MPBNLIFNode: `bn_momentum` must lie in \[0, 1\]"):
+        neuron.MPBNLIFNode(out_features=3, bn_momentum=float("inf"))
+    with pytest.raises(ValueError, match=r"MPBNBaseNode: `v_threshold` must be finite, got inf"):
+        neuron.MPBNBaseNode(v_threshold=float("inf"), out_features=3)
+    with pytest.raises(TypeError, match=r"MPBNBaseNode: MPBNBaseNode is a base class; subclass it and define "
+                                        r"neuronal_charge"):
+        neuron.MPBNBaseNode(out_features=3)(torch.randn(2, 3))
+
+    class MPBNIF(neuron.MPBNBaseNode):
+        def neuronal_charge(self, x, v):
+            return v + x
+
+    node = MPBNIF(out_features=3, mpbn=False, step_mode="m")
+    x = torch.randn(4, 2, 3) * 2
+    torch.testing.assert_close(node(x), fnsnn.if_multi_step(x)[0])
+    bn = MPBNIF(out_features=3, step_mode="m")
+    bn(x)
+    assert int(bn.vbn.num_batches_tracked) == 4
+
+
+# -- Noisy neurons ------------------------------------------------------------------------------------------
+# SpikingJelly 2.0.0 draws its noise with NumPy's default_rng(None), seeded from the OS, so no seed reproduces
+# it; the parity tests copy 2.0.0's drawn noise into ours (and compare loaded noise) instead.
+
+NOISY = [("NoisyCUBALIFNode", (6,), {}), ("NoisyCUBALIFNode", (6,), dict(c_decay=0.3, v_decay=0.9, v_threshold=0.8,
+                                                                          v_reset=0.1, sigma_init=0.9, T=4)),
+         ("NoisyCUBALIFNode", (6,), dict(is_training=False)), ("NoisyILCCUBALIFNode", (2, 3), {}),
+         ("NoisyILCCUBALIFNode", (2, 3), dict(c_decay=0.2, v_threshold=0.7, T=3)),
+         ("NoisyNonSpikingIFNode", (6,), {}), ("NoisyNonSpikingIFNode", (6,), dict(decode="max-abs-mem")),
+         ("NoisyNonSpikingIFNode", (6,), dict(decode="last-me")), ("NoisyNonSpikingIFNode", (6,),
+                                                                    dict(decode="mean-mem", is_training=False))]
+
+
+def _stacked(y):
+    return torch.stack(y) if isinstance(y, list) else y
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name,args,kw", NOISY)
+def test_noisy_neurons_match_2_0_0(name, args, kw):
+    from spikingjelly.activation_based import neuron as sn
+
+    torch.manual_seed(4)
+    ours, theirs = getattr(neuron, name)(*args, **kw), getattr(sn, name)(*args, **kw)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    theirs.reset_noise(3)
+    ours.reset_noise(3)
+    for attr in ("eps_v_seq", "eps_s_seq", "eps_seq"):
+        if hasattr(theirs, attr):
+            assert getattr(ours, attr).shape == getattr(theirs, attr).shape
+            assert getattr(ours, attr).dtype == getattr(theirs, attr).dtype
+            setattr(ours, attr, getattr(theirs, attr).clone())
+    T, D = ours.T, ours.num_node
+    for _ in range(2):
+        x = torch.randn(T, 4, D) * 1.5
+        xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ya, yb = _stacked(ours(xa)), _stacked(theirs(xb))
+        torch.testing.assert_close(ya, yb, rtol=0, atol=0)
+        torch.testing.assert_close(ours.v, theirs.v)
+        if kw.get("is_training", True):
+            torch.testing.assert_close(ours.get_colored_noise(), theirs.get_colored_noise())
+        w = torch.randn_like(ya)
+        if not ya.requires_grad:
+            continue
+        for u, v in zip(torch.autograd.grad((ya * w).sum(), [xa, *ours.parameters()], allow_unused=True),
+                        torch.autograd.grad((yb * w).sum(), [xb, *theirs.parameters()], allow_unused=True)):
+            assert (u is None) == (v is None)
+            if u is not None:
+                torch.testing.assert_close(u, v)
+    if kw.get("is_training", True):
+        cn = torch.randn(4, T, D * (1 if "NonSpiking" in name else 2))
+        ours.load_colored_noise(cn)
+        theirs.load_colored_noise(cn)
+        torch.testing.assert_close(_stacked(ours(x)), _stacked(theirs(x)), rtol=0, atol=0)
+        ours.cancel_load(), theirs.cancel_load()
+        torch.testing.assert_close(_stacked(ours(x)), _stacked(theirs(x)), rtol=0, atol=0)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("exponent,samples,fmin", [(0.0, 8, 0.0), (1.0, 9, 0.0), (2.0, 16, 0.1), (0.5, 5, 0.3)])
+def test_colored_noise_shaping_matches_2_0_0(exponent, samples, fmin):
+    import numpy as np
+    from spikingjelly.activation_based.neuron.noisy import powerlaw_psd_gaussian as sj_noise
+
+    torch.manual_seed(0)
+    z = [torch.randn(3, samples // 2 + 1, dtype=torch.float64) for _ in range(2)]
+    draws = iter(z)
+
+    class Fixed(np.random.RandomState):  # hands 2.0.0 our standard normal draws
+        def normal(self, loc=0.0, scale=1.0, size=None):
+            return np.asarray(scale) * next(draws).numpy()
+
+    theirs = torch.from_numpy(sj_noise(exponent, [3, samples], fmin, random_state=Fixed()))
+    ours = fnsnn.colored_noise_from_white(z[0], z[1], exponent, samples, fmin)
+    torch.testing.assert_close(ours, theirs)
+
+
+def test_noisy_cores_are_pure_and_compose():
+    torch.manual_seed(1)
+    x, nv, ns = torch.randn(5, 4, 6), torch.randn(5, 6), torch.randn(5, 6)
+    kw = dict(noise_v=nv, noise_s=ns, sigma_v=0.3, sigma_s=0.2)
+    y, st = fnsnn.noisy_spiking_multi_step(x, **kw)
+    y0, _ = fnsnn.noisy_spiking_multi_step(x)
+    torch.testing.assert_close(fnsnn.noisy_spiking_multi_step(x, **kw)[0], y)  # same noise, same output
+    torch.testing.assert_close(fnsnn.noisy_spiking_multi_step(x, sigma_v=0.0, sigma_s=0.0, noise_v=nv,
+                                                              noise_s=ns)[0], y0)
+    xs = torch.randn(3, 5, 4, 6)
+    out = vmap(lambda a: fnsnn.noisy_spiking_multi_step(a, **kw)[0])(xs)
+    for i in range(3):
+        torch.testing.assert_close(out[i], fnsnn.noisy_spiking_multi_step(xs[i], **kw)[0])
+    sig = torch.full((6,), 0.1)
+    g = grad(lambda s: fnsnn.noisy_nonspiking_if_multi_step(x, noise=nv, sigma=s, decode="mean-mem")[0].sum())(sig)
+    sr = sig.clone().requires_grad_(True)
+    ref = torch.autograd.grad(fnsnn.noisy_nonspiking_if_multi_step(x, noise=nv, sigma=sr, decode="mean-mem")[0].sum(),
+                              sr)[0]
+    torch.testing.assert_close(g, ref)
+    g1 = torch.Generator().manual_seed(7)
+    g2 = torch.Generator().manual_seed(7)
+    a = fnsnn.powerlaw_psd_gaussian(1.0, [4, 32], generator=g1)
+    torch.testing.assert_close(a, fnsnn.powerlaw_psd_gaussian(1.0, [4, 32], generator=g2))
+    torch.manual_seed(11)
+    n1 = neuron.powerlaw_psd_gaussian(1.0, [4, 32])
+    torch.manual_seed(11)
+    torch.testing.assert_close(n1, fnsnn.powerlaw_psd_gaussian(1.0, [4, 32], generator=torch.default_generator))
+
+
+def test_noisy_errors():
+    x = torch.randn(5, 2, 6)
+    with pytest.raises(TypeError, match=r"powerlaw_psd_gaussian: `generator` must be a torch.Generator"):
+        fnsnn.powerlaw_psd_gaussian(1.0, 8, generator=None)
+    with pytest.raises(ValueError, match=r"noisy_spiking_multi_step: `sigma_v` must be finite, got nan"):
+        fnsnn.noisy_spiking_multi_step(x, sigma_v=float("nan"))
+    with pytest.raises(ValueError, match=r"noisy_spiking_multi_step: `noise_v` must hold one noise tensor per time "
+                                         r"step, \[T=5, \*\]"):
+        fnsnn.noisy_spiking_multi_step(x, noise_v=torch.randn(4, 6))
+    with pytest.raises(ValueError, match=r"noisy_nonspiking_if_multi_step: `sigma` must be finite"):
+        fnsnn.noisy_nonspiking_if_multi_step(x, sigma=float("inf"))
+    with pytest.raises(ValueError, match=r"NoisyCUBALIFNode: `c_decay` must be finite, got nan"):
+        neuron.NoisyCUBALIFNode(6, c_decay=float("nan"))
+    with pytest.raises(ValueError, match=r"NoisyCUBALIFNode: `v_threshold` must be finite, got inf"):
+        neuron.NoisyCUBALIFNode(6, v_threshold=float("inf"))
+    with pytest.raises(ValueError, match=r"NoisyILCCUBALIFNode: `sigma_init` must be finite"):
+        neuron.NoisyILCCUBALIFNode(2, 3, sigma_init=float("nan"))
+    with pytest.raises(ValueError, match=r"NoisyNonSpikingIFNode: `beta` must be finite"):
+        neuron.NoisyNonSpikingIFNode(6, beta=float("-inf"))
+    with pytest.raises(ValueError, match=r"NoisyNonSpikingIFNode: `decode` must be one of"):
+        neuron.NoisyNonSpikingIFNode(6, decode="max")
+    with pytest.raises(RuntimeError, match=r"NoisyCUBALIFNode: no noise drawn; call reset_noise"):
+        neuron.NoisyCUBALIFNode(6)(x)
+    with pytest.raises(ValueError, match=r"NoisyCUBALIFNode: the input must be \[T=4, N, 6\]"):
+        neuron.NoisyCUBALIFNode(6, T=4)(x)
+    with pytest.raises(TypeError, match=r"NoisyBaseNode: NoisyBaseNode is a base class without dynamics; subclass "
+                                        r"it and set `charge`"):
+        neuron.NoisyBaseNode(6, is_training=False)(x)
+    with pytest.raises(TypeError, match=r"NoisyILCBaseNode: NoisyBaseNode is a base class without dynamics"):
+        neuron.NoisyILCBaseNode(2, 3, is_training=False)(x)
+    with pytest.raises(TypeError, match=r"NoisyNonSpikingBaseNode: NoisyNonSpikingBaseNode is a base class without "
+                                        r"dynamics; subclass it and set `multi_step_function`"):
+        neuron.NoisyNonSpikingBaseNode(6, is_training=False)(x)

@@ -1,0 +1,251 @@
+"""Membrane-potential batch normalisation (MPBN): a charge, a batch norm of the potential, then fire.
+
+For one time step ``X`` of shape ``[N, C, *]`` (channels on dim 1):
+
+``H = charge(X, V)`` (LIF for :func:`mpbn_lif_step`: ``V + (X - (V - V_reset)) / tau`` or without input decay);
+with ``bn=True``: ``H = BN(H)``, a batch norm over every dim but 1 with ``weight``/``bias``; in training it uses the
+batch statistics and moves ``mean``/``var`` (the running statistics) by ``momentum`` towards the batch mean and
+unbiased variance; in evaluation it uses ``mean``/``var``.
+
+The threshold ``θ`` is ``v_threshold``; ``exp(a)`` when a learnable log-threshold ``a`` is given; with ``fold=True``
+(after the batch norm was folded into the threshold) ``θ = (v_threshold - beta) sqrt(var + eps) / gamma + mean``,
+where in training ``mean``/``var`` first become the batch statistics of ``H`` (``running_stats=False``) or move
+towards them by ``momentum`` (``running_stats=True``, after which ``momentum = max(momentum * decay_momentum,
+min_momentum)``); a batch of one 2-D sample keeps them. ``S = Θ(H - θ)``. With ``normalize_residual`` the
+sub-threshold potentials become ``(H - mean) / sqrt(var + eps) gamma + beta``. Then the hard (``v_reset``) or soft
+(``None``, subtracting ``v_threshold``) reset of :func:`fnsnn.if_step`.
+
+State ``MPBNState(v, mean, var, momentum)``: ``v`` like the input, ``mean``/``var`` ``[C]``, ``momentum`` ``[1]``
+(the fold momentum; ``mean``/``var`` are the running statistics with ``bn=True``, the folded ones with ``fold=True``,
+and unused otherwise). The batch statistics couple the samples of a batch, so this family runs on the reference loop
+(``backend='auto'`` picks it; the graph-free and compiled scans refuse it).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional, Union
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import check_bool, check_callable, check_param, check_tensor
+from ._base import NeuronFamily, check_firing, full_like, reset, run_multi_step, run_step
+from .activation_aware import lay_per_channel
+from .lif import _lif_charge
+
+Number = Union[float, torch.Tensor]
+
+
+class MPBNState(NamedTuple):
+    v: torch.Tensor
+    mean: torch.Tensor
+    var: torch.Tensor
+    momentum: torch.Tensor
+
+
+def _channels(like: torch.Tensor) -> int:
+    return like.shape[1] if like.dim() > 1 else 1
+
+
+def _rest(like, cfg):
+    v_reset = cfg["v_reset"]
+    c = _channels(like)
+    return MPBNState(full_like(like, 0.0 if v_reset is None else v_reset), like.new_zeros(c), like.new_ones(c),
+                     like.new_full((1,), float(cfg["fold_momentum"])))
+
+
+def _shapes(like, cfg):
+    c = _channels(like)
+    return dict(mean=(c,), var=(c,), momentum=(1,))
+
+
+def _feature(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A ``[C]`` statistic viewed along dim 1 of ``like``."""
+    return t.view(t.shape[0], *([1] * (like.dim() - 2))) if like.dim() > 1 else t
+
+
+def _flat(p):
+    return p.reshape(-1) if isinstance(p, torch.Tensor) else p
+
+
+def _update(x, state, cfg):
+    v, mean, var, momentum = state
+    if cfg["charge"] is None:
+        h = _lif_charge(x, v, cfg["tau"], cfg["decay_input"], cfg["v_reset"])
+    else:
+        h = cfg["charge"](x, v)
+    dims = [d for d in range(h.dim()) if d != 1]
+    training, eps = cfg["training"], cfg["eps"]
+    if cfg["bn"]:
+        weight, bias = _flat(cfg["weight"]), _flat(cfg["bias"])
+        if training:
+            m = cfg["momentum"]
+            batch_mean, batch_var = h.detach().mean(dims), h.detach().var(dims, unbiased=True)
+            h = F.batch_norm(h, None, None, weight, bias, True, 0.0, eps)
+            mean, var = (1 - m) * mean + m * batch_mean, (1 - m) * var + m * batch_var
+        else:
+            h = F.batch_norm(h, mean.detach(), var.detach(), weight, bias, False, 0.0, eps)
+    if cfg["fold"] and training and not (h.dim() == 2 and h.shape[0] == 1):
+        batch_mean, batch_var = h.detach().mean(dims), h.detach().var(dims, unbiased=True)
+        if cfg["running_stats"]:
+            mean = mean.detach() * (1 - momentum) + batch_mean * momentum
+            var = var.detach() * (1 - momentum) + batch_var * momentum
+            momentum = torch.clamp(momentum * cfg["decay_momentum"], min=cfg["min_momentum"])
+        else:
+            mean, var = batch_mean, batch_var
+    if cfg["fold"]:
+        threshold = (cfg["v_threshold"] - cfg["beta"]) * _feature(torch.sqrt(var + eps), h) / cfg["gamma"] \
+            + _feature(mean, h)
+    elif cfg["a"] is not None:
+        threshold = torch.exp(cfg["a"])
+    else:
+        threshold = cfg["v_threshold"]
+    diff = h - threshold
+    spike = cfg["surrogate_function"](diff)
+    if cfg["normalize_residual"]:
+        normalized = (h - _feature(mean, h)) / _feature(torch.sqrt(var + eps), h) * cfg["gamma"] + cfg["beta"]
+        h = torch.where(diff <= 0, normalized, h)
+    return spike, MPBNState(reset(h, spike, cfg["v_threshold"], cfg["v_reset"], cfg["detach_reset"]), mean, var,
+                            momentum)
+
+
+MPBN = NeuronFamily("mpbn", MPBNState, _rest, _update, state_shapes=_shapes, batch_coupled=True)
+
+
+def _config(fn, like, charge, tau, decay_input, bn, weight, bias, momentum, eps, fold, gamma, beta, running_stats,
+            fold_momentum, decay_momentum, min_momentum, normalize_residual, a, training, v_threshold, v_reset,
+            detach_reset, surrogate_function):
+    if charge is not None:
+        check_callable(fn, "charge", charge)
+    else:
+        check_param(fn, "tau", tau, gt=1.0)
+    for name, value in (("decay_input", decay_input), ("bn", bn), ("fold", fold), ("running_stats", running_stats),
+                        ("normalize_residual", normalize_residual), ("training", training)):
+        check_bool(fn, name, value)
+    check_param(fn, "momentum", momentum, ge=0.0, le=1.0)
+    check_param(fn, "eps", eps, gt=0.0)
+    check_param(fn, "fold_momentum", fold_momentum, ge=0.0, le=1.0)
+    check_param(fn, "decay_momentum", decay_momentum, ge=0.0, le=1.0)
+    check_param(fn, "min_momentum", min_momentum, ge=0.0, le=1.0)
+    for name, value in (("weight", weight), ("bias", bias), ("gamma", gamma), ("beta", beta), ("a", a)):
+        check_param(fn, name, value, allow_none=True)
+    if (fold or normalize_residual) and (gamma is None or beta is None):
+        raise ValueError(f"{fn}: fold=True and normalize_residual=True need the folded batch norm's `gamma` and "
+                         f"`beta`, got gamma={gamma!r}, beta={beta!r}.")
+    if bn and fold:
+        raise ValueError(f"{fn}: `bn` and `fold` exclude each other (folding replaces the batch norm by the "
+                         f"threshold); got both True.")
+    cfg = dict(charge=charge, tau=tau, decay_input=decay_input, bn=bn, weight=weight, bias=bias, momentum=momentum,
+               eps=eps, fold=fold, gamma=gamma, beta=beta, running_stats=running_stats, fold_momentum=fold_momentum,
+               decay_momentum=decay_momentum, min_momentum=min_momentum, normalize_residual=normalize_residual,
+               a=a, training=training,
+               **check_firing(fn, v_threshold, v_reset, detach_reset, surrogate_function))
+    if isinstance(like, torch.Tensor):
+        # v_threshold runs per channel only in the folded threshold; otherwise it broadcasts as in fnsnn.if_step
+        for name in ("weight", "bias", "gamma", "beta", "a") + (("v_threshold",) if fold else ()):
+            cfg[name] = lay_per_channel(fn, name, cfg[name], 1, like) if like.dim() > 1 else cfg[name]
+    return cfg
+
+
+_DOC_ARGS = """
+    Args:
+        x: input of one time step, ``[N, C, *]`` (``[N, C]`` after a linear layer, ``[N, C, H, W]`` after a conv).
+        state: ``MPBNState(v, mean, var, momentum)``; ``None`` is the rest state (``v = v_reset``, ``mean = 0``,
+            ``var = 1``, ``momentum = fold_momentum``).
+        bn: normalise the charged potential; ``weight``/``bias`` (``[C]`` or ``None``), ``momentum`` (in [0, 1])
+            and ``eps`` as for ``torch.nn.functional.batch_norm``.
+        fold: fire against the folded threshold with ``gamma``/``beta`` (``[C]``); ``running_stats``,
+            ``decay_momentum`` and ``min_momentum`` drive the training-time update of ``mean``/``var``.
+        normalize_residual: normalise the sub-threshold potentials (needs ``gamma``/``beta``).
+        a: learnable log-threshold ``[C]`` (fires against ``exp(a)``), or ``None``.
+        training: use batch statistics and update them (the module's ``training`` flag).
+        v_threshold, v_reset, detach_reset, surrogate_function: as :func:`fnsnn.if_step`; the reset subtracts
+            ``v_threshold`` whichever threshold fired.
+
+    Returns:
+        ``(spike, MPBNState)``.
+"""
+
+
+def mpbn_init_state(x: torch.Tensor, *, v_reset: Optional[Number] = 0.0, fold_momentum: float = 0.1) -> MPBNState:
+    """Rest state for one time step's input ``x``: ``v = v_reset`` (0 for soft reset), ``mean = 0``, ``var = 1``."""
+    check_tensor("mpbn_init_state", "x", x)
+    return _rest(x, dict(v_reset=v_reset, fold_momentum=fold_momentum))
+
+
+def mpbn_step(x: torch.Tensor, state: Optional[MPBNState] = None, *, charge: Callable, bn: bool = True,
+              weight: Optional[torch.Tensor] = None, bias: Optional[torch.Tensor] = None, momentum: float = 0.1,
+              eps: float = 1e-5, fold: bool = False, gamma: Optional[torch.Tensor] = None,
+              beta: Optional[torch.Tensor] = None, running_stats: bool = False, fold_momentum: float = 0.1,
+              decay_momentum: float = 0.94, min_momentum: float = 0.005, normalize_residual: bool = False,
+              a: Optional[torch.Tensor] = None, training: bool = True, v_threshold: Number = 1.0,
+              v_reset: Optional[Number] = 0.0, detach_reset: bool = False,
+              surrogate_function: Optional[Callable] = None):
+    """One MPBN step with a user charge ``charge(x, v) -> h`` (equations in the module docstring)."""
+    fn = "mpbn_step"
+    cfg = _config(fn, x, charge, None, False, bn, weight, bias, momentum, eps, fold, gamma, beta, running_stats,
+                  fold_momentum, decay_momentum, min_momentum, normalize_residual, a, training, v_threshold, v_reset,
+                  detach_reset, surrogate_function)
+    return run_step(fn, MPBN, x, state, cfg)
+
+
+def mpbn_multi_step(x_seq: torch.Tensor, state: Optional[MPBNState] = None, *, charge: Callable, bn: bool = True,
+                    weight: Optional[torch.Tensor] = None, bias: Optional[torch.Tensor] = None,
+                    momentum: float = 0.1, eps: float = 1e-5, fold: bool = False,
+                    gamma: Optional[torch.Tensor] = None, beta: Optional[torch.Tensor] = None,
+                    running_stats: bool = False, fold_momentum: float = 0.1, decay_momentum: float = 0.94,
+                    min_momentum: float = 0.005, normalize_residual: bool = False,
+                    a: Optional[torch.Tensor] = None, training: bool = True, v_threshold: Number = 1.0,
+                    v_reset: Optional[Number] = 0.0, detach_reset: bool = False,
+                    surrogate_function: Optional[Callable] = None, return_v_seq: bool = False,
+                    backend: str = "auto"):
+    """:func:`mpbn_step` scanned over ``x_seq`` ``[T, N, C, *]``; returns as :func:`fnsnn.if_multi_step`."""
+    fn = "mpbn_multi_step"
+    like = _first(x_seq)
+    cfg = _config(fn, like, charge, None, False, bn, weight, bias, momentum, eps, fold, gamma, beta, running_stats,
+                  fold_momentum, decay_momentum, min_momentum, normalize_residual, a, training, v_threshold, v_reset,
+                  detach_reset, surrogate_function)
+    return run_multi_step(fn, MPBN, x_seq, state, cfg, return_v_seq, backend)
+
+
+def _first(x_seq):
+    return x_seq[0] if isinstance(x_seq, torch.Tensor) and x_seq.dim() > 0 and x_seq.shape[0] > 0 else None
+
+
+def mpbn_lif_step(x: torch.Tensor, state: Optional[MPBNState] = None, *, tau: Number = 2.0,
+                  decay_input: bool = False, bn: bool = True, weight: Optional[torch.Tensor] = None,
+                  bias: Optional[torch.Tensor] = None, momentum: float = 0.1, eps: float = 1e-5, fold: bool = False,
+                  gamma: Optional[torch.Tensor] = None, beta: Optional[torch.Tensor] = None,
+                  running_stats: bool = False, fold_momentum: float = 0.1, decay_momentum: float = 0.94,
+                  min_momentum: float = 0.005, normalize_residual: bool = False, a: Optional[torch.Tensor] = None,
+                  training: bool = True, v_threshold: Number = 1.0, v_reset: Optional[Number] = 0.0,
+                  detach_reset: bool = False, surrogate_function: Optional[Callable] = None):
+    """One step of the MPBN LIF neuron: the LIF charge of :func:`fnsnn.lif_step` (``tau > 1``, ``decay_input``)
+    followed by the batch norm, threshold and reset of the module docstring."""
+    fn = "mpbn_lif_step"
+    cfg = _config(fn, x, None, tau, decay_input, bn, weight, bias, momentum, eps, fold, gamma, beta, running_stats,
+                  fold_momentum, decay_momentum, min_momentum, normalize_residual, a, training, v_threshold, v_reset,
+                  detach_reset, surrogate_function)
+    return run_step(fn, MPBN, x, state, cfg)
+
+
+def mpbn_lif_multi_step(x_seq: torch.Tensor, state: Optional[MPBNState] = None, *, tau: Number = 2.0,
+                        decay_input: bool = False, bn: bool = True, weight: Optional[torch.Tensor] = None,
+                        bias: Optional[torch.Tensor] = None, momentum: float = 0.1, eps: float = 1e-5,
+                        fold: bool = False, gamma: Optional[torch.Tensor] = None,
+                        beta: Optional[torch.Tensor] = None, running_stats: bool = False,
+                        fold_momentum: float = 0.1, decay_momentum: float = 0.94, min_momentum: float = 0.005,
+                        normalize_residual: bool = False, a: Optional[torch.Tensor] = None, training: bool = True,
+                        v_threshold: Number = 1.0, v_reset: Optional[Number] = 0.0, detach_reset: bool = False,
+                        surrogate_function: Optional[Callable] = None, return_v_seq: bool = False,
+                        backend: str = "auto"):
+    """:func:`mpbn_lif_step` scanned over ``x_seq`` ``[T, N, C, *]``; returns as :func:`fnsnn.if_multi_step`."""
+    fn = "mpbn_lif_multi_step"
+    cfg = _config(fn, _first(x_seq), None, tau, decay_input, bn, weight, bias, momentum, eps, fold, gamma, beta,
+                  running_stats, fold_momentum, decay_momentum, min_momentum, normalize_residual, a, training,
+                  v_threshold, v_reset, detach_reset, surrogate_function)
+    return run_multi_step(fn, MPBN, x_seq, state, cfg, return_v_seq, backend)
+
+
+mpbn_step.__doc__ += _DOC_ARGS
+mpbn_lif_step.__doc__ += _DOC_ARGS
