@@ -48,6 +48,15 @@ def powerlaw_psd_gaussian(exponent: float, size: Union[int, Sequence[int]], fmin
     return fnsnn.powerlaw_psd_gaussian(exponent, size, fmin, generator=gen)
 
 
+def _check_noise_args(name: str, num_node, is_training, T, sigma_init, beta) -> None:
+    """The constructor arguments every noisy neuron takes."""
+    _positive_int(name, "num_node", num_node)
+    _positive_int(name, "T", T)
+    check_bool(name, "is_training", is_training)
+    check_param(name, "sigma_init", sigma_init, allow_tensor=False)
+    check_param(name, "beta", beta, allow_tensor=False)
+
+
 def _positive_int(cls: str, name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{cls}: `{name}` must be a positive int, got {value!r}.")
@@ -103,11 +112,7 @@ class NoisyBaseNode(nn.Module, MultiStepModule, _NoiseSource):
                  surrogate_function: Optional[Callable] = None):
         super().__init__()
         name = type(self).__name__
-        _positive_int(name, "num_node", num_node)
-        _positive_int(name, "T", T)
-        check_bool(name, "is_training", is_training)
-        check_param(name, "sigma_init", sigma_init, allow_tensor=False)
-        check_param(name, "beta", beta, allow_tensor=False)
+        _check_noise_args(name, num_node, is_training, T, sigma_init, beta)
         check_param(name, "v_threshold", v_threshold)
         check_param(name, "v_reset", v_reset, allow_none=True)
         self.num_node, self.is_training, self.T, self.beta = num_node, is_training, T, beta
@@ -233,11 +238,7 @@ class NoisyNonSpikingBaseNode(nn.Module, MultiStepModule, _NoiseSource):
                  beta: float = 0.0, decode: Optional[str] = None):
         super().__init__()
         name = type(self).__name__
-        _positive_int(name, "num_node", num_node)
-        _positive_int(name, "T", T)
-        check_bool(name, "is_training", is_training)
-        check_param(name, "sigma_init", sigma_init, allow_tensor=False)
-        check_param(name, "beta", beta, allow_tensor=False)
+        _check_noise_args(name, num_node, is_training, T, sigma_init, beta)
         if not isinstance(decode, (str, type(None))) or decode not in _DECODES:
             raise ValueError(f"{name}: `decode` must be one of {tuple(_DECODES)}, got {decode!r}.")
         self.num_node, self.is_training, self.T, self.beta, self.decode = num_node, is_training, T, beta, decode

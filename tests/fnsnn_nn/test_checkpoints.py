@@ -89,6 +89,10 @@ BUILD = {
         **{name: (lambda lib, c: c(2, 3)) for name in ("ILCBaseNode", "ILCIFNode", "ILCLIFNode", "ILCCUBALIFNode")}, "FewSpikeNode": lambda lib, c: c(_fs_table(lib)),
         "HGNode": lambda lib, c: c([_fs_table(lib), _fs_table(lib)], [0.5]),
         "OutlierAwareThresholdNode": lambda lib, c: c(_fs_table(lib), _fs_table(lib), 0.5),
+        "MPBNBaseNode": lambda lib, c: c(out_features=4), "MPBNLIFNode": lambda lib, c: c(out_channels=3),
+        **{name: (lambda lib, c: c(3)) for name in (
+            "NoisyBaseNode", "NoisyCUBALIFNode", "NoisyNonSpikingBaseNode", "NoisyNonSpikingIFNode")},
+        **{name: (lambda lib, c: c(2, 3)) for name in ("NoisyILCBaseNode", "NoisyILCCUBALIFNode")},
     },
     "td": {
         "TDGELU": lambda lib, c: c(), "TDSoftmax": lambda lib, c: c(), "TDScaledDotProductAttention": lambda lib, c: c(),

@@ -519,7 +519,8 @@ def test_mpbn_core_contract_and_errors():
         fnsnn.mpbn_lif_multi_step(x[0], tau=float("inf"))
     with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: fold=True and normalize_residual=True need"):
         fnsnn.mpbn_lif_multi_step(x[0], bn=False, fold=True)
-    with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: `weight` has length 4 but the input has 5"):
+    with pytest.raises(ValueError, match=r"mpbn_lif_multi_step: the tensor `weight` has shape \(4,\): one value "
+                                         r"per channel, but the input has 5"):
         fnsnn.mpbn_lif_multi_step(x[0], weight=torch.ones(4))
 
 
