@@ -53,22 +53,28 @@ _PRELUDE = r"""
 #include <string.h>
 typedef REAL R;
 typedef int B;
+#ifdef __FMA__
+#define FX_MADD(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define FX_MADD(a, b, c) ((a) * (b) + (c))
+#endif
 static inline float fx_expf(float x) {
-    /* exp(x) = 2^n e^r with |r| <= ln2/2: a degree-6 polynomial for e^r, 2^n scaled in two halves */
+    /* exp(x) = 2^n e^r with |r| <= ln2/2: a degree-6 polynomial for e^r (Horner, fused where the CPU
+       has FMA), 2^n scaled in two halves so that results down to the subnormals keep their bits */
     float c = x > 88.72283935546875f ? 88.72283935546875f : x;
     c = c < -103.972084045410156f ? -103.972084045410156f : c;
     float n = nearbyintf(c * 1.44269504088896341f);
-    float r = c - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+    float r = FX_MADD(n, -0.693359375f, c);
+    r = FX_MADD(n, 2.12194440e-4f, r);
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
+    p = FX_MADD(p, r, 1.3981999507e-3f);
+    p = FX_MADD(p, r, 8.3334519073e-3f);
+    p = FX_MADD(p, r, 4.1665795894e-2f);
+    p = FX_MADD(p, r, 1.6666665459e-1f);
+    p = FX_MADD(p, r, 5.0000001201e-1f);
+    p = FX_MADD(p, r * r, r) + 1.0f;
     int32_t k = (int32_t)n;
-    int32_t k1 = k / 2;
+    int32_t k1 = k >> 1;
     int32_t k2 = k - k1;
     union { int32_t i; float f; } a, b;
     a.i = (k1 + 127) << 23;
