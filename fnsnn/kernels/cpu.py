@@ -167,11 +167,17 @@ def _out(env: Dict[str, str], value) -> str:
     return env[value] if isinstance(value, str) else _literal(value)
 
 
-def generate(program: Program, trace_field: int, ctype: str) -> str:
+FUNCTIONS = ("fwd", "fwd_v", "bwd", "bwd_v", "bwd_p", "bwd_vp")
+
+
+def generate(program: Program, trace_field: int, ctype: str, only: Optional[str] = None) -> str:
     """C source of ``fwd``, ``fwd_v`` (also writing the trace) and the backward ``bwd``, ``bwd_v`` (with the
     trace's gradient), ``bwd_p``, ``bwd_vp`` (also the parameters' gradients, stored where the pointer is
-    not null).
+    not null); with ``only`` (one of :data:`FUNCTIONS`), that function alone, so that each is compiled
+    when a call first needs it.
     """
+    if only is not None and only not in FUNCTIONS:
+        raise ValueError(f"generate: `only` must be one of {FUNCTIONS} or None, got {only!r}.")
     S, P = program.n_state, program.n_params
     nd = len(program.forward.inputs) - 1 - S
     ne = len(program.backward.inputs) - 2 - 2 * S
@@ -186,6 +192,8 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
 
     fwd_in = {"x": "xt[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
     for store_v in (False, True):
+        if only not in (None, "fwd_v" if store_v else "fwd"):
+            continue
         args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
         args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
         args += ["R* restrict y", "R* restrict vs"] + [f"R* restrict sT{f}" for f in range(S)]
@@ -229,6 +237,9 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
               **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
               **{f"e{j}": f"e{j}_[i]" for j in range(ne)}}
     for store_v, with_p in ((False, False), (True, False), (False, True), (True, True)):
+        name = "bwd" + ("_" if store_v or with_p else "") + ("v" if store_v else "") + ("p" if with_p else "")
+        if only not in (None, name):
+            continue
         args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
         args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict ck{f}" for f in range(S)]
         args += [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
@@ -236,7 +247,6 @@ def generate(program: Program, trace_field: int, ctype: str) -> str:
         args += ["const R* restrict gy", "const R* restrict gv"] + [f"const R* restrict gT{f}" for f in range(S)]
         args += ["R* restrict gx"] + [f"R* restrict gs{f}" for f in range(S)]
         args += [f"R* restrict gp{j}" for j in range(P)]
-        name = "bwd" + ("_" if store_v or with_p else "") + ("v" if store_v else "") + ("p" if with_p else "")
         src.append(f"void {name}({', '.join(args)}) {{")
         body = program.backward
         if not with_p:  # only the gradients of x and the state: the parameters' terms are not computed

@@ -281,13 +281,13 @@ def unsupported(backend: str, plan: Plan, values, x_seq: Tensor) -> Optional[str
 
 
 _failed: Dict[Any, str] = {}
-_libraries: Dict[Any, Any] = {}  # plan -> its loaded C library
+_libraries: Dict[Any, Any] = {}  # (plan, function name) -> that C function, loaded
 _failed_lock = threading.Lock()
 
 
 def _library_reason(program: Program, plan: Plan) -> Optional[str]:
     """Builds (or loads) the library now, so that a compiler failure picks another backend."""
-    if _cpu_library(program, plan) is None:
+    if _cpu_function(program, plan, "fwd") is None:
         return _failed.get((plan, "cpu"), "building the C scan failed")
     return None
 
@@ -358,15 +358,19 @@ class Run:
     store_v: bool
 
 
-def _cpu_library(program: Program, plan: Plan):
-    lib = _libraries.get(plan)
-    if lib is not None:
-        return lib
-    source = _cpu.generate(program, plan.trace_field, _cpu.DTYPES[plan.dtype])
+def _cpu_function(program: Program, plan: Plan, name: str):
+    """The C function ``name`` (one of :data:`fnsnn.kernels.cpu.FUNCTIONS`) of ``plan``, compiled when a call
+    first needs it (or loaded from the disk cache); ``None`` if it cannot be built."""
+    fn = _libraries.get((plan, name))
+    if fn is not None:
+        return fn
+    if (plan, "cpu") in _failed:
+        return None
+    source = _cpu.generate(program, plan.trace_field, _cpu.DTYPES[plan.dtype], only=name)
     try:
-        lib = _cpu.build(source)
-        _libraries[plan] = lib
-        return lib
+        fn = getattr(_cpu.build(source), name)
+        _libraries[(plan, name)] = fn
+        return fn
     except Exception as exc:  # a compiler failure must never reach the user: the graph-free scan runs instead
         with _failed_lock:
             if (plan, "cpu") not in _failed:
@@ -380,8 +384,8 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
     S = program.n_state
-    lib = _cpu_library(program, run.plan)
-    if lib is None:
+    fn = _cpu_function(program, run.plan, "fwd_v" if run.store_v else "fwd")
+    if fn is None:
         return None
     xf = x.detach().reshape(T, M).contiguous()
     s0 = [s.detach().expand(step_shape).reshape(M).contiguous() for s in state]
@@ -393,7 +397,6 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
     sT = [torch.empty_like(t) for t in s0]
     nb = -(-T // BLOCK)
     ck = [_cpu.empty((nb - 1, M), xf) for _ in range(S)]
-    fn = lib.fwd_v if run.store_v else lib.fwd
     P = _cpu.ptr
     _cpu.run_split(fn, M, [_cpu.ctypes.c_int64(T), _cpu.ctypes.c_int64(M)],
                    [P(xf), *map(P, s0), *_cpu.param_args(d), P(y), P(vs), *map(P, sT), *map(P, ck)])
@@ -404,8 +407,10 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
 def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gstate, need):
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
-    lib = _cpu_library(program, run.plan)
-    if lib is None:
+    with_p = any(need)
+    fn = _cpu_function(program, run.plan, "bwd" + ("_" if gv is not None or with_p else "")
+                       + ("v" if gv is not None else "") + ("p" if with_p else ""))
+    if fn is None:
         return None
     xf = x.detach().reshape(T, M).contiguous()
     s0 = [s.detach().expand(step_shape).reshape(M).contiguous() for s in state]
@@ -421,9 +426,6 @@ def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gsta
     gx = _cpu.empty(xf.shape, xf)
     gs = [torch.empty_like(t) for t in s0]
     gp = [xf.new_empty(M) if n else None for n in need]
-    with_p = any(need)
-    fn = getattr(lib, "bwd" + ("_" if gvf is not None or with_p else "") + ("v" if gvf is not None else "")
-                 + ("p" if with_p else ""))
     P = _cpu.ptr
     _cpu.run_split(fn, M, [_cpu.ctypes.c_int64(T), _cpu.ctypes.c_int64(M)],
                    [P(xf), *map(P, s0), *map(P, ck), *_cpu.param_args(d), *_cpu.param_args(e), P(gyf), P(gvf),
