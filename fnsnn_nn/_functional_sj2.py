@@ -235,6 +235,89 @@ def liaf_step(x: Tensor, v: Tensor, tau: float, decay_input: bool, v_threshold: 
 
 # -- sequences: (spike_seq, v_final, v_seq or None) --------------------------------------------
 
+def _per_channel(fn: str, name: str, p, v: Tensor, channel_size: int, inner_size: int):
+    """A scalar or ``channel_size``-element parameter as a tensor shaped like ``v``: element ``i`` of the
+    flattened state belongs to channel ``i // inner_size % channel_size``."""
+    if not isinstance(p, Tensor):
+        return p
+    if p.numel() == 1:
+        return p.reshape(())
+    if p.numel() != channel_size:
+        raise ValueError(f"{fn}: `{name}` must hold 1 or channel_size={channel_size} values, got shape "
+                         f"{tuple(p.shape)}.")
+    index = torch.arange(v.numel(), device=v.device) // inner_size % channel_size
+    return p.reshape(-1)[index].reshape(v.shape)
+
+
+def activation_aware_if_multi_step(x_seq: Tensor, v: Tensor, v_threshold, v_offset, channel_size: int,
+                                   inner_size: int, v_reset: Optional[float] = 0.0, store_v_seq: bool = False):
+    """Activation-aware IF over ``x_seq`` ``[T, *]`` with 2.0.0's flat channel layout:
+    ``(spike_seq, v, v_seq or None)``.
+
+    ``v_threshold`` and ``v_offset`` hold one value or ``channel_size`` values; element ``i`` of the
+    flattened state uses channel ``i // inner_size % channel_size``. Unlike 2.0.0's (an inference
+    path), the result is differentiable through the surrogate; see :func:`fnsnn.activation_aware_if_multi_step`.
+    """
+    fn = "activation_aware_if_multi_step"
+    for name, value in (("channel_size", channel_size), ("inner_size", inner_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{fn}: `{name}` must be a positive int, got {value!r}.")
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{fn}: `v` must be a tensor, got {type(v).__name__}.")
+    if v.numel() % (channel_size * inner_size):
+        raise ValueError(f"{fn}: channel_size * inner_size = {channel_size * inner_size} must divide the "
+                         f"state's {v.numel()} elements.")
+    thr = _per_channel(fn, "v_threshold", v_threshold, v, channel_size, inner_size)
+    off = _per_channel(fn, "v_offset", v_offset, v, channel_size, inner_size)
+    out = fnsnn.activation_aware_if_multi_step(x_seq, fnsnn.ActivationAwareIFState(v), v_threshold=thr,
+                                               v_offset=off, v_reset=v_reset, return_v_seq=store_v_seq)
+    return _seq_out(out, store_v_seq)
+
+
+_IMPLEMENTED = ("if", "lif", "plif", "qif", "eif", "izhikevich", "ilif", "activation_aware_if", "stbif", "clif")
+
+
+def neuron_implementation(neuron_type: str, device, *, execution: str = "eager") -> dict:
+    """Which fnsnn backend ``backend="auto"`` runs a neuron on, on ``device``, for 2.0.0's neuron names.
+
+    Returns ``{"implementation": name, "unavailable": {other: reason}}`` with fnsnn's backend names
+    (``"cpu"``: the generated C scan, ``"triton"``: the generated Triton scan, ``"torch"``: the
+    reference loop, which ``torch.compile`` compiles itself; ``execution="compile"`` asks about that
+    path). Nothing is computed; what a call really ran is ``fnsnn.last_backend()``.
+    """
+    fn = "neuron_implementation"
+    if neuron_type not in _IMPLEMENTED:
+        raise ValueError(f"{fn}: `neuron_type` must be one of {_IMPLEMENTED}, got {neuron_type!r}.")
+    if execution not in ("eager", "compile"):
+        raise ValueError(f"{fn}: `execution` must be 'eager' or 'compile', got {execution!r}.")
+    try:
+        device = torch.device(device)
+    except (TypeError, RuntimeError) as exc:
+        raise ValueError(f"{fn}: `device` must be a torch.device or a device string, got {device!r}.") from exc
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"{fn}: `device` must be a CPU or CUDA device, got {device}.")
+    from fnsnn.kernels import cpu as _cpu
+
+    unavailable = {}
+    if execution == "compile":
+        chosen = "torch"
+        unavailable["cpu"] = unavailable["triton"] = "torch.compile compiles the reference loop's operations"
+    elif device.type == "cuda":
+        from fnsnn.neurons._engine import triton_reason
+
+        reason = triton_reason()
+        chosen = "eager" if reason else "triton"
+        unavailable["cpu"] = "the C scan runs on CPU tensors"
+        if reason:
+            unavailable["triton"] = reason
+    else:
+        chosen = "cpu" if _cpu.compiler() is not None else "eager"
+        unavailable["triton"] = "the Triton scan runs on CUDA tensors"
+        if chosen == "eager":
+            unavailable["cpu"] = "no C compiler found (set FNSNN_CC or CC)"
+    return {"implementation": chosen, "unavailable": unavailable}
+
+
 def if_multi_step(x_seq: Tensor, v: Tensor, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                   surrogate_function: Optional[Callable] = None, detach_reset: bool = False,
                   store_v_seq: bool = False, *, neuron_storage=None, neuron_fwd: str = "fp32",

@@ -338,6 +338,7 @@ def chunk_multi_step_forward(split_size: int, x_seq: torch.Tensor, multi_step_mo
 
 
 from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer functions)
+    activation_aware_if_multi_step,
     activation_aware_if_step,
     clif_step,
     cuba_lif_step,
@@ -361,6 +362,7 @@ from ._functional_sj2 import (  # noqa: E402  (2.0.0's pure neuron and layer fun
     lif_step,
     masked_psn_step,
     neunorm_step,
+    neuron_implementation,
     plif_multi_step,
     plif_step,
     qif_multi_step,

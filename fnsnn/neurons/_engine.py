@@ -10,7 +10,9 @@ A family declares ``update(x, state, cfg) -> (y, new_state)`` once (see
   the reference, so the same bits, with memory for one block's graph.
 * ``"cpu"``: ``update`` traced into an elementwise program
   (:mod:`fnsnn.kernels.ir`), printed as C and compiled once per static
-  configuration (:mod:`fnsnn.kernels.cpu`): one pass over memory per direction.
+  configuration, each function (forward, backward, with or without the trace
+  and the parameters' gradients) when a call first needs it
+  (:mod:`fnsnn.kernels.cpu`): one pass over memory per direction.
 * ``"triton"``: the same program printed as Triton kernels for CUDA tensors
   (:mod:`fnsnn.kernels.triton_scan`), one launch per direction.
 

@@ -466,3 +466,64 @@ def test_lava_cuba_lif_core_contract_and_errors():
     with pytest.raises(ValueError, match=r"lava_cuba_lif_step: `state.v` has shape \(4,\) but the input needs"):
         F.lava_cuba_lif_step(x, c, torch.zeros(4), torch.tensor(1.0), torch.tensor(1.0), 4096, 1.0, 0.0, 0.0,
                              surrogate.Sigmoid())
+
+
+# -- activation_aware_if_multi_step and neuron_implementation ----------------------------------------
+
+AA_LAYOUTS = [((4, 2, 3, 5), 3, 5, 3), ((4, 6), 6, 1, 6), ((3, 2, 4), 4, 1, 1), ((5, 2, 3, 2, 2), 3, 4, 3)]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("shape,channels,inner,n_param", AA_LAYOUTS)
+@pytest.mark.parametrize("v_reset", [0.0, None, -0.25])
+@pytest.mark.parametrize("store_v_seq", [False, True])
+def test_activation_aware_if_multi_step_matches_2_0_0(shape, channels, inner, n_param, v_reset, store_v_seq):
+    SF = _sj()[0]
+    g = torch.Generator().manual_seed(3)
+    x_seq = torch.randn(shape, generator=g)
+    v = torch.rand(shape[1:], generator=g) * 0.5
+    thr = torch.rand(n_param, generator=g) + 0.5
+    off = torch.randn(n_param, generator=g) * 0.1
+    ours = F.activation_aware_if_multi_step(x_seq, v, thr, off, channels, inner, v_reset, store_v_seq)
+    theirs = SF.activation_aware_if_multi_step(x_seq, v, thr, off, channels, inner, v_reset, store_v_seq)
+    for a, b in zip(ours, theirs):
+        if b is None:
+            assert a is None
+        else:
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert torch.equal(ours[0], theirs[0])
+
+
+def test_activation_aware_if_multi_step_is_differentiable_and_checks_its_layout():
+    x_seq, v = torch.randn(5, 2, 3), torch.zeros(2, 3)
+    thr = torch.tensor([0.5, 1.0, 0.8])
+
+    def loss(off):
+        return F.activation_aware_if_multi_step(x_seq, v, thr, off, 3, 1, None)[0].sum()
+
+    g = grad(loss)(torch.zeros(3))
+    assert g.shape == (3,) and bool(g.abs().sum() > 0)
+    with pytest.raises(ValueError, match=r"activation_aware_if_multi_step: `channel_size` must be a positive int"):
+        F.activation_aware_if_multi_step(x_seq, v, thr, 0.0, 0, 1)
+    with pytest.raises(ValueError, match=r"channel_size \* inner_size = 4 must divide the state's 6 elements"):
+        F.activation_aware_if_multi_step(x_seq, v, 1.0, 0.0, 4, 1)
+    with pytest.raises(ValueError, match=r"`v_threshold` must hold 1 or channel_size=3 values, got shape \(2,\)"):
+        F.activation_aware_if_multi_step(x_seq, v, torch.ones(2), 0.0, 3, 1)
+    with pytest.raises(TypeError, match=r"activation_aware_if_multi_step: `v` must be a tensor"):
+        F.activation_aware_if_multi_step(x_seq, 0.0, 1.0, 0.0, 3, 1)
+
+
+def test_neuron_implementation_names_what_auto_runs():
+    got = F.neuron_implementation("lif", torch.device("cpu"))
+    assert got["implementation"] == "cpu" and "triton" in got["unavailable"]
+    fnsnn.lif_multi_step(torch.randn(3, 4))
+    assert fnsnn.last_backend() == got["implementation"]
+    assert F.neuron_implementation("clif", "cpu", execution="compile")["implementation"] == "torch"
+    cuda = F.neuron_implementation("if", "cuda")
+    assert cuda["implementation"] in ("triton", "eager") and "cpu" in cuda["unavailable"]
+    with pytest.raises(ValueError, match=r"neuron_implementation: `neuron_type` must be one of"):
+        F.neuron_implementation("hh", "cpu")
+    with pytest.raises(ValueError, match=r"neuron_implementation: `execution` must be 'eager' or 'compile'"):
+        F.neuron_implementation("lif", "cpu", execution="jit")
+    with pytest.raises(ValueError, match=r"neuron_implementation: `device` must be a CPU or CUDA device"):
+        F.neuron_implementation("lif", "meta")
