@@ -436,13 +436,22 @@ def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtyp
     n_in = 1 + n_state + n_params
 
     def vjp(*args):
-        _, pull = torch.func.vjp(step, *args[:n_in])
-        return pull(tuple(args[n_in:]))
+        # torch.autograd.grad on leaves, not torch.func.vjp: the latter imports torch._dynamo (seconds) on
+        # its first use, which would be every process's first neuron call
+        primals, cotangents = args[:n_in], args[n_in:]
+        outs = step(*primals)
+        pairs = [(o, g) for o, g in zip(outs, cotangents) if isinstance(o, torch.Tensor) and o.requires_grad]
+        grads = torch.autograd.grad([o for o, _ in pairs], primals, [g for _, g in pairs],
+                                    allow_unused=True) if pairs else [None] * n_in
+        return tuple(torch.zeros_like(p) if g is None else g for g, p in zip(grads, primals))
 
     try:
         with _outside_transforms():
             fwd = _make_fx(step, _fake_inputs(n_in, dtype))
-            bwd = _make_fx(vjp, _fake_inputs(n_in + 1 + n_state, dtype))
+            leaves = _fake_inputs(n_in + 1 + n_state, dtype)
+            for t in leaves[:n_in]:
+                t.requires_grad_()
+            bwd = _make_fx(vjp, leaves)
     except NotElementwise:
         raise
     except Exception as exc:  # tracing runs user code: any failure means "not traceable"
