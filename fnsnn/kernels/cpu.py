@@ -170,6 +170,14 @@ def _out(env: Dict[str, str], value) -> str:
 FUNCTIONS = ("fwd", "fwd_v", "bwd", "bwd_v", "bwd_p", "bwd_vp")
 
 
+def function_name(backward: bool, store_v: bool, with_p: bool = False) -> str:
+    """The name in :data:`FUNCTIONS` of the forward (with the trace when ``store_v``) or of the backward
+    (reading the trace's gradient when ``store_v``, writing the parameters' gradients when ``with_p``)."""
+    if not backward:
+        return "fwd_v" if store_v else "fwd"
+    return "bwd" + ("_" if store_v or with_p else "") + ("v" if store_v else "") + ("p" if with_p else "")
+
+
 def generate(program: Program, trace_field: int, ctype: str, only: Optional[str] = None) -> str:
     """C source of ``fwd``, ``fwd_v`` (also writing the trace) and the backward ``bwd``, ``bwd_v`` (with the
     trace's gradient), ``bwd_p``, ``bwd_vp`` (also the parameters' gradients, stored where the pointer is
@@ -192,7 +200,7 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
 
     fwd_in = {"x": "xt[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
     for store_v in (False, True):
-        if only not in (None, "fwd_v" if store_v else "fwd"):
+        if only not in (None, function_name(False, store_v)):
             continue
         args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
         args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
@@ -237,7 +245,7 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
               **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
               **{f"e{j}": f"e{j}_[i]" for j in range(ne)}}
     for store_v, with_p in ((False, False), (True, False), (False, True), (True, True)):
-        name = "bwd" + ("_" if store_v or with_p else "") + ("v" if store_v else "") + ("p" if with_p else "")
+        name = function_name(True, store_v, with_p)
         if only not in (None, name):
             continue
         args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]

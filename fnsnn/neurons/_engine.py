@@ -386,7 +386,7 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
     S = program.n_state
-    fn = _cpu_function(program, run.plan, "fwd_v" if run.store_v else "fwd")
+    fn = _cpu_function(program, run.plan, _cpu.function_name(False, run.store_v))
     if fn is None:
         return None
     xf = x.detach().reshape(T, M).contiguous()
@@ -410,8 +410,7 @@ def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gsta
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
     with_p = any(need)
-    fn = _cpu_function(program, run.plan, "bwd" + ("_" if gv is not None or with_p else "")
-                       + ("v" if gv is not None else "") + ("p" if with_p else ""))
+    fn = _cpu_function(program, run.plan, _cpu.function_name(True, gv is not None, with_p))
     if fn is None:
         return None
     xf = x.detach().reshape(T, M).contiguous()
@@ -707,22 +706,28 @@ class _Scan(torch.autograd.Function):
         return (None, gx, *gs, *gp)
 
 
-def _constant_outputs(run: Run, output) -> list:
-    """Outputs whose gradient the traced backward never reads (a detached state, a spike without surrogate):
-    marked non-differentiable, as the reference's would not require grad."""
-    program = program_of(run.plan)
+@functools.lru_cache(maxsize=None)
+def _unread_cotangents(plan: Plan) -> frozenset:
+    """The cotangent inputs (``gy``, ``gn<k>``) that the traced backward of ``plan`` never reads."""
+    program = program_of(plan)
     if isinstance(program, str):
-        return []
+        return frozenset()
     body = program.backward
     read = {a for op in body.ops for a in op.args if isinstance(a, str)}
     read |= {o for o in body.outputs if isinstance(o, str)}
-    S = run.plan.n_state
+    return frozenset(n for n in ("gy", *(f"gn{k}" for k in range(plan.n_state))) if n not in read)
+
+
+def _constant_outputs(run: Run, output) -> list:
+    """Outputs whose gradient the traced backward never reads (a detached state, a spike without surrogate):
+    marked non-differentiable, as the reference's would not require grad."""
+    unread = _unread_cotangents(run.plan)
     out = []
-    if "gy" not in read:
+    if "gy" in unread:
         out.append(output[0])
-    if f"gn{run.plan.trace_field}" not in read and output[1].numel():
+    if f"gn{run.plan.trace_field}" in unread and output[1].numel():
         out.append(output[1])
-    out += [output[2 + k] for k in range(S) if f"gn{k}" not in read]
+    out += [output[2 + k] for k in range(run.plan.n_state) if f"gn{k}" in unread]
     return out
 
 

@@ -34,7 +34,6 @@ from ._base import (
     full_like,
     prepare_state,
     reset,
-
     run_multi_step,
     run_step,
 )

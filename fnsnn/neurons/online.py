@@ -14,7 +14,6 @@ is carried unchanged.
 from __future__ import annotations
 
 import dataclasses
-
 from typing import Callable, NamedTuple, Optional, Union
 
 import torch

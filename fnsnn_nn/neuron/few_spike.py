@@ -40,7 +40,8 @@ class _FewSpikeBase(nn.Module, StepModule):
         return self._K
 
     def _spikes(self, v: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _spikes(v), the spikes of a membrane "
+                                  f"potential sequence.")
 
     def _check_input(self, x) -> None:
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
