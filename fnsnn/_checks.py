@@ -56,6 +56,13 @@ def check_seq(fn: str, name: str, x_seq: Any, *, min_dim: int = 1, floating: boo
     return x_seq
 
 
+def check_positive_int(fn: str, name: str, value: Any) -> int:
+    """An ``int`` of at least 1 (``bool`` is not one); ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{fn}: `{name}` must be a positive int, got {value!r}.")
+    return value
+
+
 def check_number(fn: str, name: str, value: Any, *, allow_none: bool = False, allow_tensor: bool = True):
     """A real number, or a floating tensor when ``allow_tensor``."""
     if value is None and allow_none:

@@ -15,6 +15,7 @@ import torch
 
 import fnsnn
 from fnsnn import synapses
+from fnsnn._checks import check_positive_int
 from fnsnn.neurons._base import reset as _reset
 from fnsnn.neurons.lif import _lif_charge
 
@@ -259,9 +260,8 @@ def activation_aware_if_multi_step(x_seq: Tensor, v: Tensor, v_threshold, v_offs
     path), the result is differentiable through the surrogate; see :func:`fnsnn.activation_aware_if_multi_step`.
     """
     fn = "activation_aware_if_multi_step"
-    for name, value in (("channel_size", channel_size), ("inner_size", inner_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{fn}: `{name}` must be a positive int, got {value!r}.")
+    check_positive_int(fn, "channel_size", channel_size)
+    check_positive_int(fn, "inner_size", inner_size)
     if not isinstance(v, Tensor):
         raise TypeError(f"{fn}: `v` must be a tensor, got {type(v).__name__}.")
     if v.numel() % (channel_size * inner_size):

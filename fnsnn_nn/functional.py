@@ -11,6 +11,8 @@ from typing import Callable, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 
+from fnsnn._checks import check_positive_int
+
 from .base import STEP_MODES, MemoryModule, StepModule
 
 Modules = Union[nn.Module, Sequence[nn.Module], Callable]
@@ -118,12 +120,6 @@ def _tensor_arg(fn: str, name: str, value, min_dim: int = 0) -> torch.Tensor:
     return value
 
 
-def _positive_int(fn: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{fn}: `{name}` must be a positive int, got {value!r}.")
-    return value
-
-
 def first_spike_index(spikes: torch.Tensor) -> torch.Tensor:
     """Boolean mask of each neuron's first spike along the last (time) dim of ``spikes`` ``[*, T]``."""
     _tensor_arg("first_spike_index", "spikes", spikes, 1)
@@ -136,8 +132,8 @@ def redundant_one_hot(labels: torch.Tensor, num_classes: int, n: int) -> torch.T
     _tensor_arg(fn, "labels", labels)
     if labels.is_floating_point() or labels.is_complex():
         raise TypeError(f"{fn}: `labels` must be an integer tensor, got dtype {labels.dtype}.")
-    _positive_int(fn, "num_classes", num_classes)
-    _positive_int(fn, "n", n)
+    check_positive_int(fn, "num_classes", num_classes)
+    check_positive_int(fn, "n", n)
     code = torch.nn.functional.one_hot(labels.long(), num_classes).repeat_interleave(n, dim=-1)
     return code.to(torch.get_default_dtype())
 
@@ -332,7 +328,7 @@ def t_last_seq_to_ann_forward(x_seq: torch.Tensor, stateless_module: Modules):
 def chunk_multi_step_forward(split_size: int, x_seq: torch.Tensor, multi_step_module: nn.Module) -> torch.Tensor:
     """Feed ``x_seq`` ``[T, *]`` to a multi-step module in consecutive chunks of ``split_size`` steps
     (state carried across chunks) and concatenate the outputs along time."""
-    _positive_int("chunk_multi_step_forward", "split_size", split_size)
+    check_positive_int("chunk_multi_step_forward", "split_size", split_size)
     _check_seq("chunk_multi_step_forward", x_seq)
     return torch.cat([multi_step_module(chunk) for chunk in x_seq.split(split_size)])
 

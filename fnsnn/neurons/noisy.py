@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple, Optional, Sequence, Union
 
 import torch
 
-from .._checks import check_bool, check_param, check_seq, check_tensor
+from .._checks import check_bool, check_param, check_positive_int, check_seq, check_tensor
 from ._base import check_firing, fire_and_reset, full_like
 from .ilc import ILC_CHARGES, ilc_lateral
 from .nonspiking import _decode_config, nonspiking_if_multi_step
@@ -50,8 +50,7 @@ def colored_noise_from_white(real: torch.Tensor, imag: torch.Tensor, exponent: f
     fn = "colored_noise_from_white"
     check_param(fn, "exponent", exponent, allow_tensor=False)
     check_param(fn, "fmin", fmin, ge=0.0, le=0.5, allow_tensor=False)
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"{fn}: `samples` must be a positive int, got {samples!r}.")
+    check_positive_int(fn, "samples", samples)
     n_freq = samples // 2 + 1
     for name, t in (("real", real), ("imag", imag)):
         check_tensor(fn, name, t)

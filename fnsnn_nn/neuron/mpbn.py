@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 import fnsnn
-from fnsnn._checks import check_bool, check_param, check_param_shapes
+from fnsnn._checks import check_bool, check_param, check_param_shapes, check_positive_int
 from fnsnn.neurons.activation_aware import lay_per_channel
 from fnsnn.neurons.mpbn import MPBN, MPBNState
 
@@ -54,10 +54,8 @@ class MPBNBaseNode(BaseNode):
         if (out_features is None) == (out_channels is None):
             raise ValueError(f"{name}: give exactly one of `out_features` (after a Linear) and `out_channels` "
                              f"(after a Conv2d), got out_features={out_features!r}, out_channels={out_channels!r}.")
-        count = out_channels if out_channels is not None else out_features
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            which = "out_channels" if out_channels is not None else "out_features"
-            raise ValueError(f"{name}: `{which}` must be a positive int, got {count!r}.")
+        which = "out_channels" if out_channels is not None else "out_features"
+        count = check_positive_int(name, which, out_channels if out_channels is not None else out_features)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
         if mpbn:
             self.vbn = nn.BatchNorm2d(count) if out_channels is not None else nn.BatchNorm1d(count)

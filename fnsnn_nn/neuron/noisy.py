@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 import fnsnn
-from fnsnn._checks import check_bool, check_param
+from fnsnn._checks import check_bool, check_param, check_positive_int
 from fnsnn.neurons.noisy import (
     colored_noise_from_white,
     noisy_nonspiking_if_multi_step,
@@ -50,17 +50,11 @@ def powerlaw_psd_gaussian(exponent: float, size: Union[int, Sequence[int]], fmin
 
 def _check_noise_args(name: str, num_node, is_training, T, sigma_init, beta) -> None:
     """The constructor arguments every noisy neuron takes."""
-    _positive_int(name, "num_node", num_node)
-    _positive_int(name, "T", T)
+    check_positive_int(name, "num_node", num_node)
+    check_positive_int(name, "T", T)
     check_bool(name, "is_training", is_training)
     check_param(name, "sigma_init", sigma_init, allow_tensor=False)
     check_param(name, "beta", beta, allow_tensor=False)
-
-
-def _positive_int(cls: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{cls}: `{name}` must be a positive int, got {value!r}.")
-    return value
 
 
 class _NoiseSource:
@@ -68,7 +62,7 @@ class _NoiseSource:
     the next one (or a loaded ``[N, T, *]`` noise), as SpikingJelly's noisy nodes do."""
 
     def _draw(self, num_rl_step: int) -> torch.Tensor:
-        _positive_int(type(self).__name__, "num_rl_step", num_rl_step)
+        check_positive_int(type(self).__name__, "num_rl_step", num_rl_step)
         noise = powerlaw_psd_gaussian(self.beta, [self.num_node, num_rl_step * self.T])
         return noise.to(torch.float32).reshape(self.num_node, num_rl_step, self.T).permute(1, 2, 0)
 
@@ -194,8 +188,8 @@ class NoisyILCBaseNode(NoisyBaseNode):
                  sigma_init: float = 0.5, beta: float = 0.0, v_threshold: float = 1.0,
                  v_reset: Optional[float] = 0.0, surrogate_function: Optional[Callable] = None):
         name = type(self).__name__
-        _positive_int(name, "act_dim", act_dim)
-        _positive_int(name, "dec_pop_dim", dec_pop_dim)
+        check_positive_int(name, "act_dim", act_dim)
+        check_positive_int(name, "dec_pop_dim", dec_pop_dim)
         super().__init__(act_dim * dec_pop_dim, is_training, T, sigma_init, beta, v_threshold, v_reset,
                          surrogate_function)
         self.act_dim, self.dec_pop_dim = act_dim, dec_pop_dim
