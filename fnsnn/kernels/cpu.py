@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -91,6 +91,17 @@ static inline R fx_min(R a, R b) { return (a != a || b != b) ? a + b : (a < b ? 
 static inline R fx_relu(R a) { return a != a ? a : (a > 0 ? a : (R)0); }
 static inline R fx_sign(R a) { return (R)((a > 0) - (a < 0)); }
 """
+_OPENMP_PROBE = """#ifdef _OPENMP
+int fx_openmp(void) { return 1; }
+#else
+int fx_openmp(void) { return 0; }
+#endif"""
+
+
+# Chunks are independent: with OpenMP they are shared out over the team of torch's own OpenMP runtime
+# (the library links the libgomp.so.1 torch has loaded), ``nt`` threads, or run in the caller's thread.
+_CHUNK_LOOP = """  #pragma omp parallel for num_threads(nt) schedule(static) if(nt > 1)
+  for (int64_t c = m0; c < m1; c += CH) {"""
 
 
 def _literal(value: float) -> str:
@@ -189,7 +200,7 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
     S, P = program.n_state, program.n_params
     nd = len(program.forward.inputs) - 1 - S
     ne = len(program.backward.inputs) - 2 - 2 * S
-    src = [_PRELUDE.replace("REAL", ctype), f"#define CH {CHUNK}", f"#define KB {BLOCK}"]
+    src = [_PRELUDE.replace("REAL", ctype), f"#define CH {CHUNK}", f"#define KB {BLOCK}", _OPENMP_PROBE]
 
     def chunk_params(prefix, count):
         out = []
@@ -202,12 +213,12 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
     for store_v in (False, True):
         if only not in (None, function_name(False, store_v)):
             continue
-        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
+        args = ["int nt", "int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
         args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
         args += ["R* restrict y", "R* restrict vs"] + [f"R* restrict sT{f}" for f in range(S)]
         args += [f"R* restrict ck{f}" for f in range(S)]
         src.append(f"void fwd{'_v' if store_v else ''}({', '.join(args)}) {{")
-        src.append("  for (int64_t c = m0; c < m1; c += CH) {")
+        src.append(_CHUNK_LOOP)
         src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
         for f in range(S):
             src.append(f"    R s{f}_[CH];")
@@ -248,7 +259,7 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         name = function_name(True, store_v, with_p)
         if only not in (None, name):
             continue
-        args = ["int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
+        args = ["int nt", "int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
         args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict ck{f}" for f in range(S)]
         args += [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
         args += [f"const R* restrict e{j}, int64_t e{j}_s" for j in range(ne)]
@@ -259,7 +270,7 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         body = program.backward
         if not with_p:  # only the gradients of x and the state: the parameters' terms are not computed
             body = Body(body.inputs, _live(list(body.ops), body.outputs[:1 + S]), body.outputs)
-        src.append("  for (int64_t c = m0; c < m1; c += CH) {")
+        src.append(_CHUNK_LOOP)
         src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
         for f in range(S):
             src.append(f"    R g{f}_[CH], s{f}_[CH], bf{f}[KB][CH];")
@@ -330,10 +341,23 @@ SLOW_COMPILE_S = 2.0  # a compile longer than this says so in one line
 
 def compiler() -> Optional[str]:
     """The C compiler the CPU scan uses, or ``None`` if none is found."""
-    for name in (os.environ.get("FNSNN_CC"), os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return shutil.which(name)
+    return _find_compiler(os.environ.get("FNSNN_CC"), os.environ.get("CC"), os.environ.get("PATH"))
+
+
+@functools.lru_cache(maxsize=16)
+def _find_compiler(fnsnn_cc: Optional[str], cc: Optional[str], search_path: Optional[str]) -> Optional[str]:
+    for name in (fnsnn_cc, cc, "cc", "gcc", "clang"):
+        if name and shutil.which(name, path=search_path):
+            return shutil.which(name, path=search_path)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def torch_uses_openmp() -> bool:
+    """Whether torch's intra-op threads are an OpenMP team (the Linux builds): the scans then share out
+    their chunks on that same team, linking the ``libgomp.so.1`` torch has loaded, so that they never
+    compete with torch's own threads for the cores."""
+    return "parallel backend: OpenMP" in torch.__config__.parallel_info()
 
 
 @functools.lru_cache(maxsize=None)
@@ -346,12 +370,19 @@ def _toolchain_key() -> str:
             cpu = "".join(line for line in f if line.startswith(("model name", "flags")))[:4096]
     except OSError:
         cpu = platform.processor()
-    return "\n".join([cc, version, platform.machine(), cpu, " ".join(_FLAGS)])
+    return "\n".join([cc, version, platform.machine(), cpu, " ".join(_FLAGS), str(torch_uses_openmp())])
 
 
 def cache_dir() -> str:
     root = os.environ.get("FNSNN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "fnsnn")
     return os.path.join(root, "cpu")
+
+
+class Kernel(NamedTuple):
+    """One loaded C function; ``openmp`` when it shares its chunks out over an OpenMP team itself."""
+
+    fn: Any
+    openmp: bool
 
 
 def build(source: str) -> ctypes.CDLL:
@@ -360,10 +391,24 @@ def build(source: str) -> ctypes.CDLL:
     return _load(key, source)
 
 
+def kernel(library: ctypes.CDLL, name: str) -> Kernel:
+    """The function ``name`` of a library :func:`build` returned."""
+    return Kernel(getattr(library, name), bool(library.fx_openmp()))
+
+
 @functools.lru_cache(maxsize=None)
 def _load(key: str, source: str) -> ctypes.CDLL:
+    if torch_uses_openmp():
+        try:
+            return _compile_and_load(f"scan_{key}.so", source, ["-fopenmp"])
+        except (RuntimeError, OSError) as exc:  # no OpenMP in this toolchain: the chunks are split from Python
+            log.debug("fnsnn: the C scan builds without OpenMP here (%s)", str(exc).splitlines()[0][:200])
+    return _compile_and_load(f"scan_{key}_serial.so", source, [])
+
+
+def _compile_and_load(name: str, source: str, extra: List[str]) -> ctypes.CDLL:
     directory = cache_dir()
-    path = os.path.join(directory, f"scan_{key}.so")
+    path = os.path.join(directory, name)
     with _lock:
         if not os.path.exists(path):
             os.makedirs(directory, exist_ok=True)
@@ -373,10 +418,11 @@ def _load(key: str, source: str) -> ctypes.CDLL:
                 with open(c_file, "w") as f:
                     f.write(source)
                 out = os.path.join(tmp, "scan.so")
-                done = subprocess.run([compiler(), *_FLAGS, "-o", out, c_file, "-lm"], capture_output=True,
+                done = subprocess.run([compiler(), *_FLAGS, *extra, "-o", out, c_file, "-lm"], capture_output=True,
                                       text=True, timeout=600)
                 if done.returncode != 0:
                     raise RuntimeError(f"the C compiler failed: {done.stderr.strip()[:2000]}")
+                ctypes.CDLL(out)  # a library that cannot load here (a runtime it links is missing) is not kept
                 os.replace(out, path)
             took = time.perf_counter() - started
             if took > SLOW_COMPILE_S:
@@ -384,7 +430,10 @@ def _load(key: str, source: str) -> ctypes.CDLL:
                             "processes load it at once", took, directory)
             else:
                 log.debug("fnsnn: compiled a CPU scan in %.2f s (%s)", took, path)
-    return ctypes.CDLL(path)
+    library = ctypes.CDLL(path)
+    library.fx_openmp.restype = ctypes.c_int
+    library.fx_openmp.argtypes = []
+    return library
 
 
 # --------------------------------------------------------------------------- #
@@ -434,21 +483,28 @@ def _ptr(t: Optional[torch.Tensor]) -> ctypes.c_void_p:
     return ctypes.c_void_p(0 if t is None or t.numel() == 0 else t.data_ptr())
 
 
-def run_split(fn, M: int, head: Sequence, tail: Sequence) -> None:
-    """Call ``fn(*head, m0, m1, *tail)`` over ``[0, M)``, split across torch's intra-op threads.
+def run_split(kernel: Kernel, M: int, head: Sequence, tail: Sequence) -> None:
+    """Call ``kernel.fn(nt, *head, m0, m1, *tail)`` over ``[0, M)`` on torch's intra-op threads.
 
-    ctypes releases the GIL during the call, so the pieces run in parallel.
+    A kernel built with OpenMP takes the whole range and shares its chunks out over ``nt`` threads of
+    torch's own team; otherwise the range is split here and the pieces run on a thread pool (ctypes
+    releases the GIL during the call, so they run in parallel).
     """
+    fn = kernel.fn
     threads = max(1, torch.get_num_threads())
     if threads == 1 or M < PARALLEL_MIN:
-        fn(*head, ctypes.c_int64(0), ctypes.c_int64(M), *tail)
+        fn(ctypes.c_int(1), *head, ctypes.c_int64(0), ctypes.c_int64(M), *tail)
+        return
+    if kernel.openmp:
+        fn(ctypes.c_int(threads), *head, ctypes.c_int64(0), ctypes.c_int64(M), *tail)
         return
     step = -(-M // threads)
     step = -(-step // CHUNK) * CHUNK
     bounds = [(m, min(M, m + step)) for m in range(0, M, step)]
-    futures = [_pool(threads).submit(fn, *head, ctypes.c_int64(a), ctypes.c_int64(b), *tail)
+    one = ctypes.c_int(1)
+    futures = [_pool(threads).submit(fn, one, *head, ctypes.c_int64(a), ctypes.c_int64(b), *tail)
                for a, b in bounds[1:]]
-    fn(*head, ctypes.c_int64(bounds[0][0]), ctypes.c_int64(bounds[0][1]), *tail)
+    fn(one, *head, ctypes.c_int64(bounds[0][0]), ctypes.c_int64(bounds[0][1]), *tail)
     for f in futures:
         f.result()
 

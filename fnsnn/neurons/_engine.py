@@ -370,7 +370,7 @@ def _cpu_function(program: Program, plan: Plan, name: str):
         return None
     source = _cpu.generate(program, plan.trace_field, _cpu.DTYPES[plan.dtype], only=name)
     try:
-        fn = getattr(_cpu.build(source), name)
+        fn = _cpu.kernel(_cpu.build(source), name)
         _libraries[(plan, name)] = fn
         return fn
     except Exception as exc:  # a compiler failure must never reach the user: the graph-free scan runs instead

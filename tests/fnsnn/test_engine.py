@@ -326,6 +326,49 @@ def test_compiler_failure_runs_graph_free_scan(fresh_cache, monkeypatch, caplog)
         cpu_kernels._toolchain_key.cache_clear()
 
 
+# -- threads ------------------------------------------------------------------------
+
+
+def _gomp_libraries():
+    with open("/proc/self/maps") as maps:
+        return {line.split()[-1] for line in maps if "libgomp" in line}
+
+
+@pytest.mark.parametrize("openmp", [True, False], ids=["torch-openmp-team", "split-in-python"])
+def test_threaded_scan_equals_one_thread_and_reference(openmp, monkeypatch):
+    x = (torch.randn(6, 3, cpu_kernels.PARALLEL_MIN) * 1.5 + 0.5).requires_grad_()  # large enough to split
+    tau = torch.tensor(2.0, requires_grad=True)
+    if not openmp:
+        real = cpu_kernels.kernel
+        monkeypatch.setattr(cpu_kernels, "kernel", lambda lib, name: real(lib, name)._replace(openmp=False))
+        monkeypatch.setattr(_engine, "_libraries", {})
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for n, backend in ((2, "cpu"), (1, "cpu"), (1, "torch")):
+            torch.set_num_threads(n)
+            y, s = fnsnn.lif_multi_step(x, tau=tau, backend=backend)
+            gx, gtau = torch.autograd.grad((y * torch.linspace(0, 1, y.shape[-1])).sum() + s.v.sum(), (x, tau))
+            results.append((y, s.v, gx, gtau))
+    finally:
+        torch.set_num_threads(threads)
+    (y2, v2, gx2, gt2), (y1, v1, gx1, gt1), (yr, vr, gxr, gtr) = results
+    assert torch.equal(y2, y1) and torch.equal(v2, v1) and torch.equal(gx2, gx1) and torch.equal(gt2, gt1)
+    assert torch.equal(y1, yr) and torch.equal(v1, vr)
+    torch.testing.assert_close(gx1, gxr, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(gt1, gtr, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not cpu_kernels.torch_uses_openmp() or not pathlib.Path("/proc/self/maps").exists(),
+                    reason="torch's threads are not an OpenMP team here")
+def test_scan_runs_on_torchs_own_openmp_runtime():
+    fnsnn.lif_multi_step(torch.randn(3, 5))
+    assert fnsnn.last_backend() == "cpu"
+    plan_functions = [k for k in _engine._libraries.values() if k is not None]
+    assert plan_functions and all(k.openmp for k in plan_functions)
+    assert len(_gomp_libraries()) == 1  # the scans' libraries linked the runtime torch loaded, not a second one
+
+
 # -- surrogates, shells, user-declared neurons ------------------------------------
 
 
