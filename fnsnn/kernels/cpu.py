@@ -37,7 +37,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
-from .ir import Body, Program, _live
+from .ir import Body, Program, _live, recomputed
 
 log = logging.getLogger("fnsnn")
 
@@ -178,6 +178,28 @@ def _out(env: Dict[str, str], value) -> str:
     return env[value] if isinstance(value, str) else _literal(value)
 
 
+BLOCK_BYTES = 384 << 10  # most bytes of per-step values one chunk keeps over a block (about a core's L2)
+
+
+def _vjp_reads(body: Body, outputs, shared: Dict[str, str], S: int, ctype: str):
+    """How the vjp of a block gets the forward values it needs: ``(ops, kept, states)``.
+
+    ``kept``: values the vjp would compute again, taken from the rerun of the forward instead (one
+    ``[KB, CH]`` buffer each); ``states``: the state fields the remaining ``ops`` still read. Where
+    keeping them would not fit in :data:`BLOCK_BYTES`, the vjp computes everything from the state.
+    """
+    everything = _live(list(body.ops), outputs)
+    rest = _live([op for op in everything if op.out not in shared], outputs)
+    read = {a for op in rest for a in op.args if isinstance(a, str)} | {o for o in outputs if isinstance(o, str)}
+    kept = [op.out for op in everything if op.out in shared and op.out in read]
+    states = [f for f in range(S) if f"s{f}" in read]
+    size = 4 if ctype == "float" else 8
+    if (len(kept) + len(states)) * BLOCK * CHUNK * size <= BLOCK_BYTES:
+        return rest, kept, states
+    read = {a for op in everything for a in op.args if isinstance(a, str)}
+    return everything, [], [f for f in range(S) if f"s{f}" in read or f"s{f}" in outputs]
+
+
 FUNCTIONS = ("fwd", "fwd_v", "bwd", "bwd_v", "bwd_p", "bwd_vp")
 
 
@@ -248,9 +270,10 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         src.append("  }")
         src.append("}")
 
-    # backward: recompute a block's states, then the vjp backwards through it
-    state_only = Body(program.forward.inputs, program.forward.ops, (None, *program.forward.outputs[1:]))
-    state_only = Body(state_only.inputs, _live(list(state_only.ops), state_only.outputs), state_only.outputs)
+    # backward: rerun a block's forward from its checkpoint, keeping per step what the vjp reads of it (the
+    # forward values it would compute again, or the state where the forward is not kept), then the vjp
+    # backwards through the block
+    shared = recomputed(program)
     re_in = {"x": "xr[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
     bwd_in = {"x": "xt[i]", **{f"s{f}": f"bf{f}[t - t0][i]" for f in range(S)}, "gy": "gyt[i]",
               **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
@@ -267,14 +290,21 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         args += ["R* restrict gx"] + [f"R* restrict gs{f}" for f in range(S)]
         args += [f"R* restrict gp{j}" for j in range(P)]
         src.append(f"void {name}({', '.join(args)}) {{")
-        body = program.backward
-        if not with_p:  # only the gradients of x and the state: the parameters' terms are not computed
-            body = Body(body.inputs, _live(list(body.ops), body.outputs[:1 + S]), body.outputs)
+        outs = program.backward.outputs
+        emitted = outs[:1 + S] + (outs[1 + S:] if with_p else ())
+        vjp_ops, kept, states = _vjp_reads(program.backward, emitted, shared, S, ctype)
+        rerun_outputs = (None, *program.forward.outputs[1:], *(shared[v] for v in kept))
+        rerun = Body(program.forward.inputs, _live(list(program.forward.ops), rerun_outputs), rerun_outputs)
+        kinds = {op.out: op.kind for op in program.backward.ops}
         src.append(_CHUNK_LOOP)
         src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
         for f in range(S):
-            src.append(f"    R g{f}_[CH], s{f}_[CH], bf{f}[KB][CH];")
+            src.append(f"    R g{f}_[CH], s{f}_[CH];")
             src.append(f"    for (int64_t i = 0; i < n; ++i) g{f}_[i] = gT{f}[c + i];")
+        for f in states:
+            src.append(f"    R bf{f}[KB][CH];")
+        for k, v in enumerate(kept):
+            src.append(f"    {'B' if kinds[v] == 'b' else 'R'} kv{k}[KB][CH];")
         for j in range(P if with_p else 0):
             src.append(f"    R a{j}_[CH];")
             src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
@@ -289,12 +319,14 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         src.append("      for (int64_t t = t0; t < t1; ++t) {")
         src.append("        const R* xr = x + t * M + c;")
         src.append("        for (int64_t i = 0; i < n; ++i) {")
-        for f in range(S):
+        for f in states:
             src.append(f"          bf{f}[t - t0][i] = s{f}_[i];")
-        lines, env = _statements(state_only, re_in, "          ")
+        lines, env = _statements(rerun, re_in, "          ")
         src += lines
+        for k, v in enumerate(kept):
+            src.append(f"          kv{k}[t - t0][i] = {env[shared[v]]};")
         for f in range(S):
-            src.append(f"          const R ns{f} = {_out(env, state_only.outputs[1 + f])};")
+            src.append(f"          const R ns{f} = {_out(env, rerun.outputs[1 + f])};")
         for f in range(S):
             src.append(f"          s{f}_[i] = ns{f};")
         src.append("        }")
@@ -309,9 +341,9 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         names = dict(bwd_in)
         if not store_v:
             names[f"gn{trace_field}"] = f"g{trace_field}_[i]"
-        lines, env = _statements(body, names, "          ")
+        names.update((v, f"kv{k}[t - t0][i]") for k, v in enumerate(kept))
+        lines, env = _statements(Body(program.backward.inputs, vjp_ops, emitted), names, "          ")
         src += lines
-        outs = program.backward.outputs
         src.append(f"          gxt[i] = {_out(env, outs[0])};")
         for f in range(S):
             src.append(f"          g{f}_[i] = {_out(env, outs[1 + f])};")

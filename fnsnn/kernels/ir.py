@@ -134,6 +134,8 @@ class Program:
     backward: Body
     backward_prelude: Callable
     derived_from: Tuple[frozenset, ...] = ()  # for each forward derived value, the parameters it is computed from
+    forward_derived_keys: Tuple[Any, ...] = ()  # for each d_k, how the prelude computes it (equal keys: same value)
+    backward_derived_keys: Tuple[Any, ...] = ()  # the same for each e_j
 
     @property
     def exact(self) -> bool:
@@ -410,6 +412,20 @@ def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs
             sources[node] = frozenset().union(*(sources.get(a, frozenset()) for a in node.all_input_nodes))
     derived_from = tuple(sources.get(node, frozenset()) if node not in params else frozenset()
                          for node in boundary)
+    keys: Dict[Any, Any] = {p: ("param", k) for k, p in enumerate(params)}
+
+    def key_of(a):
+        if isinstance(a, torch.fx.Node):
+            if a not in keys:
+                keys[a] = ("node", str(a.target), key_of(a.args), key_of(a.kwargs))
+            return keys[a]
+        if isinstance(a, (list, tuple)):
+            return tuple(key_of(v) for v in a)
+        if isinstance(a, dict):
+            return tuple(sorted((k, key_of(v)) for k, v in a.items()))
+        return repr(a)
+
+    derived_keys = tuple(key_of(node) for node in boundary)
 
     def prelude(*values):
         env = dict(zip(params, values))
@@ -424,7 +440,7 @@ def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs
             env[node] = node.target(*args, **kwargs)
         return tuple(env[node] for node in boundary)
 
-    return body, prelude, derived_from
+    return body, prelude, derived_from, derived_keys
 
 
 def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtype) -> Program:
@@ -458,10 +474,52 @@ def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtyp
         raise NotElementwise(f"tracing the step failed ({type(exc).__name__}: {exc})") from None
     state = [f"s{i}" for i in range(n_state)]
     params = range(1 + n_state, n_in)
-    forward, forward_prelude, derived_from = _split(fwd, range(1 + n_state), params, ["x", *state], "d")
+    forward, forward_prelude, derived_from, forward_keys = _split(fwd, range(1 + n_state), params, ["x", *state], "d")
     bwd_dynamic = [*range(1 + n_state), *range(n_in, n_in + 1 + n_state)]
-    backward, backward_prelude, _ = _split(bwd, bwd_dynamic, params,
-                                        ["x", *state, "gy", *(f"gn{i}" for i in range(n_state))], "e")
+    backward, backward_prelude, _, backward_keys = _split(
+        bwd, bwd_dynamic, params, ["x", *state, "gy", *(f"gn{i}" for i in range(n_state))], "e")
     if len(forward.outputs) != 1 + n_state:
         raise NotElementwise("the step must return (y, state) with one tensor per state field")
-    return Program(n_state, n_params, forward, forward_prelude, backward, backward_prelude, derived_from)
+    return Program(n_state, n_params, forward, forward_prelude, backward, backward_prelude, derived_from,
+                   forward_keys, backward_keys)
+
+
+def recomputed(program: Program) -> Dict[str, str]:
+    """The backward body's values that repeat a forward-body computation: ``{backward name: forward name}``.
+
+    The backward is traced through the step, so it computes again the forward's values it needs from
+    ``x``, the state and the derived parameters. Values are numbered by what they compute: the same
+    operation on the same inputs, where ``d_k`` and ``e_j`` are the same input when the two preludes
+    compute them alike. A generator can keep such values from the forward pass it reruns anyway.
+    """
+    ids: Dict[Any, int] = {}
+    forward_name: Dict[int, str] = {}
+
+    def numbering(body: Body, derived_prefix: str, derived_keys) -> Dict[str, Any]:
+        names: Dict[str, Any] = {}
+        for name in body.inputs:
+            if name.startswith(derived_prefix) and name[1:].isdigit():
+                k = int(name[1:])
+                names[name] = ("derived", derived_keys[k]) if k < len(derived_keys) else ("input", name)
+            else:
+                names[name] = ("input", name)
+        return names
+
+    def key(op: Op, names: Dict[str, Any]):
+        return (op.op, op.kind, tuple(names[a] if isinstance(a, str) else ("number", repr(a)) for a in op.args))
+
+    names = numbering(program.forward, "d", program.forward_derived_keys)
+    for op in program.forward.ops:
+        number = ids.setdefault(key(op, names), len(ids))
+        forward_name.setdefault(number, op.out)
+        names[op.out] = ("value", number)
+    names = numbering(program.backward, "e", program.backward_derived_keys)
+    for name in ("gy", *(f"gn{i}" for i in range(program.n_state))):
+        names[name] = ("cotangent", name)
+    shared = {}
+    for op in program.backward.ops:
+        number = ids.setdefault(key(op, names), len(ids))
+        names[op.out] = ("value", number)
+        if number in forward_name:
+            shared[op.out] = forward_name[number]
+    return shared

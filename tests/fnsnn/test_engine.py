@@ -95,6 +95,34 @@ def test_backend_equals_reference(case, backend):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+def test_backward_keeping_forward_values_equals_recomputing_them(case, monkeypatch):
+    """The C backward keeps the forward values its vjp needs from the block's rerun; where they would not
+    fit, it computes them again from the state. Both give the same bits."""
+    x = make_input(case)
+    param = None
+    if case.tensor_param is not None:
+        param = torch.tensor(float(case.config.get(case.tensor_param, 0.0)), requires_grad=True)
+    monkeypatch.setattr(_engine, "_libraries", {})
+    kept = _everything(case, x, "cpu", param)
+    monkeypatch.setattr(cpu_kernels, "BLOCK_BYTES", 0)
+    monkeypatch.setattr(_engine, "_libraries", {})
+    again = _everything(case, x, "cpu", param)
+    for a, b in zip(kept[3], again[3]):
+        assert (a is None and b is None) or torch.equal(a, b)
+
+
+def test_backward_keeps_the_lif_charge():
+    plan, _ = _engine.make_plan(fnsnn.neurons.lif.LIF, dict(tau=2.0, decay_input=True, v_threshold=1.0,
+                                                             v_reset=0.0, detach_reset=False,
+                                                             surrogate_function=fnsnn.surrogate.Sigmoid()),
+                                torch.float32)
+    program = _engine.program_of(plan)
+    shared = fnsnn.kernels.ir.recomputed(program)
+    assert len(shared) >= 5  # the charge, the distance to the threshold and the spike are the forward's
+    source = cpu_kernels.generate(program, plan.trace_field, "float", only="bwd")
+    assert "kv0[t - t0][i] = " in source and "bf0" not in source  # kept from the rerun, state not re-read
+
+
 def test_default_backend_is_generated(case):
     run(case, make_input(case))
     assert fnsnn.last_backend() == "cpu"
