@@ -765,6 +765,13 @@ def last_backend() -> Optional[str]:
     return getattr(_last, "backend", None)
 
 
+def record(fn: str, backend: str, x_seq: Tensor, plan: Optional[Plan] = None, exact: bool = True) -> None:
+    """Note the backend a multi-step call ran, for :func:`last_backend` and the debug log."""
+    _last.backend, _last.plan, _last.exact = backend, plan, exact
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("fnsnn: %s ran backend %r on %s %s", fn, backend, tuple(x_seq.shape), x_seq.dtype)
+
+
 def _as_tensors(values, x: Tensor) -> Tuple[Tensor, ...]:
     """Python numbers as 0-d float64 tensors: ATen treats those exactly as it treats Python scalars
     (no type promotion, the same scalar arithmetic), so derived values keep double precision."""
@@ -781,12 +788,9 @@ def scan(fn: str, family, x_seq: Tensor, state, cfg: Dict[str, Any], return_v_se
         return None
     plan, values = make_plan(family, cfg, x_seq.dtype)
     chosen = choose(fn, backend, plan, values, x_seq, list(state))
-    _last.backend, _last.plan = chosen, plan
-    _last.exact = chosen in ("torch", "eager") or (
+    record(fn, chosen, x_seq, plan, chosen in ("torch", "eager") or (
         not isinstance(program_of(plan), str) and program_of(plan).exact
-        and not _mixes_numbers_and_tensors(plan, values))
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("fnsnn: %s ran backend %r on %s %s", fn, chosen, tuple(x_seq.shape), x_seq.dtype)
+        and not _mixes_numbers_and_tensors(plan, values)))
     if chosen == "torch":
         return None
     if chosen != "eager":  # generated code reads every number from a tensor

@@ -68,6 +68,15 @@ def _flat(p):
     return p.reshape(-1) if isinstance(p, torch.Tensor) else p
 
 
+def _batch_stats(h, dims):
+    """Mean and unbiased variance over ``dims``, in two passes: as accurate as ``Tensor.var`` and several
+    times faster on CPU for a reduction across the batch."""
+    mean = h.mean(dims)
+    count = h.numel() // mean.numel()
+    centred = h - mean.view(-1, *([1] * (h.dim() - 2))) if h.dim() > 1 else h - mean
+    return mean, centred.square().sum(dims) / max(count - 1, 0)
+
+
 def _update(x, state, cfg):
     v, mean, var, momentum = state
     if cfg["charge"] is None:
@@ -80,13 +89,13 @@ def _update(x, state, cfg):
         weight, bias = _flat(cfg["weight"]), _flat(cfg["bias"])
         if training:
             m = cfg["momentum"]
-            batch_mean, batch_var = h.detach().mean(dims), h.detach().var(dims, unbiased=True)
+            batch_mean, batch_var = _batch_stats(h.detach(), dims)
             h = F.batch_norm(h, None, None, weight, bias, True, 0.0, eps)
             mean, var = (1 - m) * mean + m * batch_mean, (1 - m) * var + m * batch_var
         else:
             h = F.batch_norm(h, mean.detach(), var.detach(), weight, bias, False, 0.0, eps)
     if cfg["fold"] and training and not (h.dim() == 2 and h.shape[0] == 1):
-        batch_mean, batch_var = h.detach().mean(dims), h.detach().var(dims, unbiased=True)
+        batch_mean, batch_var = _batch_stats(h.detach(), dims)
         if cfg["running_stats"]:
             mean = mean.detach() * (1 - momentum) + batch_mean * momentum
             var = var.detach() * (1 - momentum) + batch_var * momentum
