@@ -430,12 +430,13 @@ def kernel(library: ctypes.CDLL, name: str) -> Kernel:
 
 @functools.lru_cache(maxsize=None)
 def _load(key: str, source: str) -> ctypes.CDLL:
-    if torch_uses_openmp():
+    serial = f"scan_{key}_serial.so"
+    if torch_uses_openmp() and not os.path.exists(os.path.join(cache_dir(), serial)):
         try:
             return _compile_and_load(f"scan_{key}.so", source, ["-fopenmp"])
         except (RuntimeError, OSError) as exc:  # no OpenMP in this toolchain: the chunks are split from Python
             log.debug("fnsnn: the C scan builds without OpenMP here (%s)", str(exc).splitlines()[0][:200])
-    return _compile_and_load(f"scan_{key}_serial.so", source, [])
+    return _compile_and_load(serial, source, [])
 
 
 def _compile_and_load(name: str, source: str, extra: List[str]) -> ctypes.CDLL:

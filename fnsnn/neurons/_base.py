@@ -89,6 +89,10 @@ class NeuronFamily:
         trace: the state field returned as ``v_seq``.
         state_shapes: ``state_shapes(x_like, cfg) -> {field: shape}`` for fields not shaped like the input
             (such a family runs the reference and the graph-free scan only).
+        fused: for a family the generated scans cannot run alone (a batch-coupled one), an optional
+            ``fused(x_seq, state, cfg, return_v_seq)`` that runs the whole sequence as one autograd node
+            with the C scan for its elementwise part, returning as the reference loop does, or ``None``
+            where it does not apply; ``backend='auto'`` and ``'cpu'`` take it, recorded as ``'cpu'``.
         batch_coupled: the update mixes the samples of a batch (batch statistics, for instance), so a vmapped
             call cannot fold its batch into the data; such a family runs the reference loop only.
     """
@@ -100,6 +104,7 @@ class NeuronFamily:
     trace: str = "v"
     state_shapes: Optional[Callable] = None
     batch_coupled: bool = False
+    fused: Optional[Callable] = None
 
 
 def _usable(t):
@@ -147,6 +152,11 @@ def run_multi_step(fn: str, family: NeuronFamily, x_seq: torch.Tensor, state: An
     check_bool(fn, "return_v_seq", return_v_seq)
     check_backend(fn, backend)
     state = prepare_state(fn, family, x_seq.select(0, 0), state, cfg)
+    if family.fused is not None and backend in ("auto", "cpu"):
+        out = family.fused(x_seq, state, cfg, return_v_seq)
+        if out is not None:
+            _engine.record(fn, "cpu", x_seq)
+            return out
     out = _engine.scan(fn, family, x_seq, state, cfg, return_v_seq, backend)
     if out is not None:
         return out

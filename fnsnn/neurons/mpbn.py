@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_bool, check_callable, check_param, check_tensor
+from ..kernels import cpu as _cpu
+from . import _engine
 from ._base import NeuronFamily, check_firing, full_like, reset, run_multi_step, run_step
 from .activation_aware import lay_per_channel
 from .lif import _lif_charge
@@ -118,7 +120,233 @@ def _update(x, state, cfg):
                             momentum)
 
 
-MPBN = NeuronFamily("mpbn", MPBNState, _rest, _update, state_shapes=_shapes, batch_coupled=True)
+# --------------------------------------------------------------------------- #
+# the fused scan: the LIF charge, the batch norm in training (or none) and the generated C scan of the
+# fire-and-reset part, one step at a time, as one autograd node with a hand-derived backward
+# --------------------------------------------------------------------------- #
+
+
+class _FireState(NamedTuple):
+    v: torch.Tensor
+
+
+def _fire_update(hn, state, cfg):
+    spike = cfg["surrogate_function"](hn - cfg["v_threshold"])
+    return spike, _FireState(reset(hn, spike, cfg["v_threshold"], cfg["v_reset"], cfg["detach_reset"]))
+
+
+# fire and reset of the normalised potential: an elementwise step (its "state" input is unused)
+_FIRE = NeuronFamily("mpbn_fire", _FireState, lambda like, cfg: _FireState(torch.zeros_like(like)), _fire_update)
+
+
+class _FireKernels:
+    """The C scan of :data:`_FIRE` for one configuration, called on one time step's ``[M]`` vectors."""
+
+    def __init__(self, cfg, like: torch.Tensor):
+        self.ok = False
+        if not like.is_cpu or like.dtype not in _cpu.DTYPES:
+            return
+        fire_cfg = {k: cfg[k] for k in ("v_threshold", "v_reset", "detach_reset", "surrogate_function")}
+        plan, values = _engine.make_plan(_FIRE, fire_cfg, like.dtype)
+        program = _engine.program_of(plan)
+        if isinstance(program, str) or not program.exact:  # the spikes must equal the reference's bits
+            return
+        if _engine.unsupported("cpu", plan, values, like.unsqueeze(0)) is not None:
+            return
+        self.fwd = _engine._cpu_function(program, plan, "fwd")
+        self.bwd = _engine._cpu_function(program, plan, "bwd")
+        if self.fwd is None or self.bwd is None:
+            return
+        self.M = like.numel()
+        values = _engine._as_tensors(values, like)
+        with torch.no_grad():
+            d = _engine._flat_values(_engine._as_compute(program.forward_prelude(*values), like.dtype),
+                                     like.shape, self.M)
+            e = _engine._flat_values(_engine._as_compute(program.backward_prelude(*values), like.dtype),
+                                     like.shape, self.M)
+        self.keep = (d, e)  # the pointers below point into these
+        self.d, self.e = _cpu.param_args(d), _cpu.param_args(e)
+        self.null_p = [_cpu.ptr(None)] * program.n_params
+        self.head = [_cpu.ctypes.c_int64(1), _cpu.ctypes.c_int64(self.M)]
+        self.ok = True
+
+    def fire(self, hn: torch.Tensor, spike_out: torch.Tensor, v_out: torch.Tensor) -> None:
+        P = _cpu.ptr
+        _cpu.run_split(self.fwd, self.M, self.head,
+                       [P(hn), P(hn), *self.d, P(spike_out), P(None), P(v_out), P(None)])
+
+    def vjp(self, hn, g_spike, g_v, g_hn_out, scratch) -> None:
+        P = _cpu.ptr
+        _cpu.run_split(self.bwd, self.M, self.head,
+                       [P(hn), P(hn), P(None), *self.d, *self.e, P(g_spike), P(None), P(g_v), P(g_hn_out),
+                        P(scratch), *self.null_p])
+
+
+def _dense(t: torch.Tensor) -> torch.Tensor:
+    """``t`` if its elements fill its memory in some order (contiguous, channels-last, ...), else a copy that does."""
+    return t if torch.empty_like(t).stride() == t.stride() else t.contiguous()
+
+
+def _like(t: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
+    """``t`` laid out in memory as ``layout`` is."""
+    return t if t.stride() == layout.stride() else torch.empty_like(layout).copy_(t)
+
+
+def _fused_applies(x_seq, state, cfg) -> bool:
+    if cfg["charge"] is not None or cfg["fold"] or cfg["normalize_residual"] or cfg["a"] is not None:
+        return False
+    if cfg["bn"] and not cfg["training"]:
+        return False  # a batch norm with fixed statistics: the reference loop serves it
+    if any(not isinstance(cfg[k], (int, float)) for k in ("tau", "v_threshold", "momentum", "eps")):
+        return False
+    if cfg["v_reset"] is not None and not isinstance(cfg["v_reset"], (int, float)):
+        return False
+    if x_seq.dim() < 3 or not x_seq.is_cpu or torch.compiler.is_compiling():
+        return False
+    tensors = [x_seq, *state, cfg["weight"], cfg["bias"]]
+    if not all(_engine._plain(t) for t in tensors) or _engine.forward_ad_active(tensors):
+        return False
+    return not any(t.requires_grad for t in state[1:])  # the statistics are data, not trained through
+
+
+def _fused(x_seq, state, cfg, return_v_seq):
+    """The whole sequence as one autograd node (``None`` where it does not apply)."""
+    if not _fused_applies(x_seq, state, cfg):
+        return None
+    kernels = _FireKernels(cfg, x_seq[0])
+    if not kernels.ok:
+        return None
+    weight, bias = _flat(cfg["weight"]), _flat(cfg["bias"])
+    out = _FusedMPBN.apply(cfg, kernels, return_v_seq, x_seq, state.v, state.mean, state.var,
+                           weight if isinstance(weight, torch.Tensor) else None,
+                           bias if isinstance(bias, torch.Tensor) else None)
+    y, v_seq, v, mean, var = out
+    final = MPBNState(v, mean, var, state.momentum)
+    return (y, final, v_seq) if return_v_seq else (y, final)
+
+
+def _reference(cfg, x_seq, v, mean, var, weight, bias):
+    """The reference loop on the given tensors (for a backward that is differentiated again)."""
+    cfg = dict(cfg, weight=weight if weight is not None else cfg["weight"],
+               bias=bias if bias is not None else cfg["bias"])
+    state = MPBNState(v, mean, var, mean.new_zeros(1))
+    ys, vs = [], []
+    for x in x_seq.unbind(0):
+        y, state = _update(x, state, cfg)
+        ys.append(y)
+        vs.append(state.v)
+    return torch.stack(ys), torch.stack(vs), state.v
+
+
+class _FusedMPBN(torch.autograd.Function):
+    """``(cfg, kernels, return_v_seq, x_seq, v, mean, var, weight, bias) -> (y_seq, v_seq or [0], v, mean, var)``.
+
+    Per step the charge and the batch statistics run the reference's torch operations and the batch norm
+    ATen's own kernel (the same bits); the fire and reset run the generated C scan (exact operations, so
+    the same bits again). Each step's potential before and after the batch norm and its statistics are
+    kept for the backward.
+    """
+
+    @staticmethod
+    def forward(ctx, cfg, kernels, return_v_seq, x_seq, v, mean, var, weight, bias):
+        ctx.inputs = (x_seq, v, mean, var, weight, bias)  # for a backward that is differentiated again
+        m, eps = cfg["momentum"], cfg["eps"]
+        y = _cpu.empty(x_seq.shape, x_seq)
+        v_seq = _cpu.empty(x_seq.shape, x_seq) if return_v_seq else x_seq.new_empty(0)
+        steps = []
+        for t, x in enumerate(x_seq.unbind(0)):
+            h = _lif_charge(x, v, cfg["tau"], cfg["decay_input"], cfg["v_reset"])
+            if cfg["bn"]:  # as _normalize, keeping the statistics the backward reads
+                dims = [d for d in range(h.dim()) if d != 1]
+                batch_mean, batch_var = _batch_stats(h, dims)
+                hn, save_mean, save_invstd = torch.native_batch_norm(h, weight, bias, None, None, True, 0.0, eps)
+                mean, var = (1 - m) * mean + m * batch_mean, (1 - m) * var + m * batch_var
+            else:
+                hn, save_mean, save_invstd = h, None, None
+            # the C scan runs over memory in order; v keeps the layout the reference's v would have (a
+            # batch norm's bits depend on its input's layout)
+            hn = _dense(hn)
+            v = torch.empty_like(hn)
+            spike = y[t] if hn.is_contiguous() else torch.empty_like(hn)
+            kernels.fire(hn, spike, v)
+            if spike is not y[t]:
+                y[t] = spike
+            if return_v_seq:
+                v_seq[t] = v
+            steps.append((h, hn, save_mean, save_invstd))
+        if not cfg["bn"]:  # the statistics pass through: new tensors, as autograd wants of a node's outputs
+            mean, var = mean.clone(), var.clone()
+        ctx.cfg, ctx.kernels, ctx.steps = cfg, kernels, steps
+        ctx.save_for_backward(weight, bias)
+        ctx.mark_non_differentiable(mean, var)
+        ctx.set_materialize_grads(False)
+        return y, v_seq, v, mean, var
+
+    @staticmethod
+    def backward(ctx, gy, gv_seq, gv, _gmean, _gvar):
+        weight, bias = ctx.saved_tensors
+        if gv_seq is not None and gv_seq.numel() == 0:
+            gv_seq = None
+        needs = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # differentiated again: the reference loop's own graph
+            x_seq, v0, mean0, var0, weight, bias = ctx.inputs
+            inputs = [(i, t) for i, t in ((3, x_seq), (4, v0), (7, weight), (8, bias)) if t is not None and needs[i]]
+            outs = _reference(ctx.cfg, x_seq, v0, mean0, var0, weight, bias)
+            pairs = [(o, g) for o, g in zip(outs, (gy, gv_seq, gv)) if g is not None]
+            got = torch.autograd.grad([o for o, _ in pairs], [t for _, t in inputs], [g for _, g in pairs],
+                                      allow_unused=True, create_graph=True)
+            grads = [None] * 9
+            for (i, _), g in zip(inputs, got):
+                grads[i] = g
+            return tuple(grads)
+        with torch.no_grad():
+            gx, gv0, gw, gb = _fused_backward(ctx.cfg, ctx.kernels, ctx.steps, weight, bias, gy, gv_seq, gv,
+                                              needs[7], needs[8])
+        return None, None, None, gx if needs[3] else None, gv0 if needs[4] else None, None, None, gw, gb
+
+
+def _fused_backward(cfg, kernels, steps, weight, bias, gy, gv_seq, gv, need_w, need_b):
+    """Gradients of ``x_seq``, the initial ``v``, ``weight`` and ``bias``, step by step backwards: the C scan's
+    vjp of fire and reset gives the normalised potential's gradient, ATen's batch-norm backward (batch
+    statistics) the charged potential's, and the LIF charge passes it to the input and the previous ``v``."""
+    T = len(steps)
+    tau, eps = cfg["tau"], cfg["eps"]
+    h0 = steps[0][0]
+    gx = h0.new_empty((T, *h0.shape))
+    gw = torch.zeros_like(weight) if need_w else None
+    gb = torch.zeros_like(bias) if need_b else None
+    mask = [True, need_w, need_b]
+    zeros = torch.zeros_like(steps[0][1])
+    scratch = torch.empty_like(zeros)
+    carry = gv
+    keep = 1.0 - 1.0 / tau
+    for t in range(T - 1, -1, -1):
+        h, hn, save_mean, save_invstd = steps[t]
+        g_v = carry
+        if gv_seq is not None:
+            g_v = gv_seq[t] if g_v is None else g_v + gv_seq[t]
+        g_hn = torch.empty_like(hn)
+        kernels.vjp(hn, _like(gy[t], hn) if gy is not None else zeros, _like(g_v, hn) if g_v is not None else zeros,
+                    g_hn, scratch)
+        if cfg["bn"]:
+            g_h, g_w, g_b = torch.ops.aten.native_batch_norm_backward.default(
+                g_hn, h, weight, None, None, save_mean, save_invstd, True, eps, mask)
+            if need_w:
+                gw += g_w
+            if need_b:
+                gb += g_b
+        else:
+            g_h = g_hn
+        if cfg["decay_input"]:
+            torch.div(g_h, tau, out=gx[t])
+        else:
+            gx[t] = g_h
+        carry = g_h * keep
+    return gx, carry, gw, gb
+
+
+MPBN = NeuronFamily("mpbn", MPBNState, _rest, _update, state_shapes=_shapes, batch_coupled=True,
+                    fused=_fused)
 
 
 def _config(fn, like, charge, tau, decay_input, bn, weight, bias, momentum, eps, fold, gamma, beta, running_stats,

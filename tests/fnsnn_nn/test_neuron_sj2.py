@@ -524,6 +524,84 @@ def test_mpbn_core_contract_and_errors():
         fnsnn.mpbn_lif_multi_step(x[0], weight=torch.ones(4))
 
 
+FUSED_CONFIGS = [(dict(out_features=16), (6, 5, 16)), (dict(out_channels=3), (5, 4, 3, 2, 2)),
+                 (dict(out_features=8, tau=3.0, decay_input=True, v_reset=None, detach_reset=True), (5, 3, 8)),
+                 (dict(out_features=8, mpbn=False), (5, 3, 8)), (dict(out_features=8, detach_reset=True), (5, 3, 8)),
+                 (dict(out_features=8, v_reset=None, surrogate_function=surrogate.ATan()), (5, 3, 8))]
+
+
+def _mpbn_run(kw, shape, backend, store_v_seq):
+    torch.manual_seed(1)
+    m = neuron.MPBNLIFNode(step_mode="m", store_v_seq=store_v_seq, backend=backend, **kw)
+    if kw.get("mpbn", True):
+        with torch.no_grad():
+            m.vbn.weight.uniform_(0.5, 1.5), m.vbn.bias.uniform_(-0.2, 0.2)
+    x = (torch.randn(shape) * 2).requires_grad_()
+    y = m(x)
+    loss = (y * torch.randn_like(y)).sum() + m.v.square().sum() + (m.v_seq.sin().sum() if store_v_seq else 0)
+    grads = torch.autograd.grad(loss, [x, *m.parameters()])
+    return y, m.v, m.v_seq if store_v_seq else None, [b.clone() for b in m.buffers()], grads, m.last_backend
+
+
+@pytest.mark.parametrize("kw,shape", FUSED_CONFIGS)
+@pytest.mark.parametrize("store_v_seq", [False, True])
+def test_mpbn_training_runs_fused_and_equals_the_reference(kw, shape, store_v_seq):
+    fused = _mpbn_run(kw, shape, "auto", store_v_seq)
+    ref = _mpbn_run(kw, shape, "torch", store_v_seq)
+    assert fused[5] == "cpu" and ref[5] == "torch"
+    assert torch.equal(fused[0], ref[0]) and torch.equal(fused[1], ref[1])  # spikes and state: the same bits
+    assert store_v_seq is False or torch.equal(fused[2], ref[2])
+    assert all(torch.equal(a, b) for a, b in zip(fused[3], ref[3]))  # running statistics
+    assert len(fused[4]) == len(ref[4]) >= 1
+    for a, b in zip(fused[4], ref[4]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_mpbn_fused_takes_a_channels_last_input():
+    m, r = (neuron.MPBNLIFNode(out_channels=3, step_mode="m", backend=b) for b in ("auto", "torch"))
+    x = (torch.randn(4, 2, 5, 5, 3) * 2).permute(0, 1, 4, 2, 3).requires_grad_()  # [T, N, C, H, W], not contiguous
+    y, y_ref = m(x), r(x)
+    assert m.last_backend == "cpu" and torch.equal(y, y_ref) and torch.equal(m.v, r.v)
+    g, g_ref = (torch.autograd.grad((out * torch.linspace(-1, 1, 5)).sum(), x)[0] for out in (y, y_ref))
+    torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_mpbn_fused_double_backward_equals_the_reference():
+    def penalty(backend):
+        torch.manual_seed(2)
+        m = neuron.MPBNLIFNode(out_features=6, step_mode="m", backend=backend,
+                               surrogate_function=surrogate.Sigmoid(spiking=True))
+        x = (torch.randn(4, 5, 6) * 2).requires_grad_()
+        (gx,) = torch.autograd.grad((m(x) * torch.linspace(-1, 1, 6)).sum() + m.v.square().sum(), x,
+                                    create_graph=True)
+        return torch.autograd.grad(gx.square().sum(), [x, *m.parameters()]), m.last_backend
+
+    (fused, used), (ref, _) = penalty("auto"), penalty("torch")
+    assert used == "cpu"
+    for a, b in zip(fused, ref):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_mpbn_runs_the_reference_where_the_fused_scan_does_not_apply():
+    x = torch.randn(4, 3, 5) * 2
+    m = neuron.MPBNLIFNode(out_features=5, step_mode="m")
+    m.eval()
+    m(x)
+    assert m.last_backend == "torch"  # fixed statistics
+    smooth = neuron.MPBNLIFNode(out_features=5, step_mode="m", surrogate_function=surrogate.Sigmoid(spiking=False))
+    smooth(x)
+    assert smooth.last_backend == "torch"  # a smooth firing function: not an exact program
+    fnsnn.mpbn_multi_step(x, charge=lambda xx, v: v + xx)
+    assert fnsnn.last_backend() == "torch"  # a user's charge
+    fnsnn.mpbn_lif_multi_step(x, bn=False, fold=True, gamma=torch.ones(5), beta=torch.zeros(5))
+    assert fnsnn.last_backend() == "torch"  # the folded threshold
+    with pytest.raises(ValueError, match="mpbn_lif_multi_step: backend='cpu' cannot run this call: the mpbn step "
+                                         "mixes the samples of a batch"):
+        fnsnn.mpbn_lif_multi_step(x, bn=False, fold=True, gamma=torch.ones(5), beta=torch.zeros(5), backend="cpu")
+    fnsnn.mpbn_lif_multi_step(x, backend="cpu")
+    assert fnsnn.last_backend() == "cpu"
+
+
 def test_mpbn_shell_errors_and_base_class():
     with pytest.raises(ValueError, match=r"MPBNLIFNode: give exactly one of `out_features`"):
         neuron.MPBNLIFNode()
