@@ -443,6 +443,22 @@ def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs
     return body, prelude, derived_from, derived_keys
 
 
+def _run_backward(outputs, inputs, cotangents):
+    """``torch.autograd.grad(outputs, inputs, cotangents, allow_unused=True)`` through the engine directly.
+
+    ``torch.autograd.grad`` checks explicit cotangents with ``torch.fx.experimental.symbolic_shapes``,
+    whose first import (sympy) costs about half a second in a fresh process; the outputs and cotangents
+    here are made together, so the check has nothing to find.
+    """
+    run = getattr(torch.autograd.graph, "_engine_run_backward", None)
+    if run is not None:
+        try:
+            return run(tuple(outputs), tuple(cotangents), False, False, tuple(inputs), True, False)
+        except TypeError:  # another signature in another torch: the public function
+            pass
+    return torch.autograd.grad(outputs, inputs, cotangents, allow_unused=True)
+
+
 def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtype) -> Program:
     """Trace ``step(x, *state, *params) -> (y, *new_state)`` into a :class:`Program`.
 
@@ -452,13 +468,12 @@ def trace_program(step: Callable, n_state: int, n_params: int, dtype: torch.dtyp
     n_in = 1 + n_state + n_params
 
     def vjp(*args):
-        # torch.autograd.grad on leaves, not torch.func.vjp: the latter imports torch._dynamo (seconds) on
+        # the autograd engine on leaves, not torch.func.vjp: the latter imports torch._dynamo (seconds) on
         # its first use, which would be every process's first neuron call
         primals, cotangents = args[:n_in], args[n_in:]
         outs = step(*primals)
         pairs = [(o, g) for o, g in zip(outs, cotangents) if isinstance(o, torch.Tensor) and o.requires_grad]
-        grads = torch.autograd.grad([o for o, _ in pairs], primals, [g for _, g in pairs],
-                                    allow_unused=True) if pairs else [None] * n_in
+        grads = _run_backward([o for o, _ in pairs], primals, [g for _, g in pairs]) if pairs else [None] * n_in
         return tuple(torch.zeros_like(p) if g is None else g for g, p in zip(grads, primals))
 
     try:
