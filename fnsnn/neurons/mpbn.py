@@ -203,6 +203,8 @@ def _fused_applies(x_seq, state, cfg) -> bool:
         return False
     if x_seq.dim() < 3 or not x_seq.is_cpu or torch.compiler.is_compiling():
         return False
+    if cfg["bn"] and x_seq[0].numel() == x_seq.shape[2]:
+        return False  # one value per channel: the reference's batch norm says why it cannot train on that
     tensors = [x_seq, *state, cfg["weight"], cfg["bias"]]
     if not all(_engine._plain(t) for t in tensors) or _engine.forward_ad_active(tensors):
         return False

@@ -557,6 +557,14 @@ def test_mpbn_training_runs_fused_and_equals_the_reference(kw, shape, store_v_se
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_mpbn_fused_float64_and_single_sample_batches():
+    m, r = (neuron.MPBNLIFNode(out_features=4, step_mode="m", backend=b).double() for b in ("auto", "torch"))
+    x = torch.randn(5, 3, 4, dtype=torch.float64) * 2
+    assert torch.equal(m(x), r(x)) and torch.equal(m.v, r.v) and m.last_backend == "cpu"
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        neuron.MPBNLIFNode(out_features=4, step_mode="m")(torch.randn(5, 1, 4))  # as the reference says
+
+
 def test_mpbn_fused_takes_a_channels_last_input():
     m, r = (neuron.MPBNLIFNode(out_channels=3, step_mode="m", backend=b) for b in ("auto", "torch"))
     x = (torch.randn(4, 2, 5, 5, 3) * 2).permute(0, 1, 4, 2, 3).requires_grad_()  # [T, N, C, H, W], not contiguous
