@@ -94,7 +94,7 @@ class NeuronFamily:
             with the C scan for its elementwise part, returning as the reference loop does, or ``None``
             where it does not apply; ``backend='auto'`` and ``'cpu'`` take it, recorded as ``'cpu'``.
         batch_coupled: the update mixes the samples of a batch (batch statistics, for instance), so a vmapped
-            call cannot fold its batch into the data; such a family runs the reference loop only.
+            call cannot fold its batch into the data; such a family runs the reference loop, or its ``fused``.
     """
 
     name: str

@@ -17,8 +17,11 @@ sub-threshold potentials become ``(H - mean) / sqrt(var + eps) gamma + beta``. T
 
 State ``MPBNState(v, mean, var, momentum)``: ``v`` like the input, ``mean``/``var`` ``[C]``, ``momentum`` ``[1]``
 (the fold momentum; ``mean``/``var`` are the running statistics with ``bn=True``, the folded ones with ``fold=True``,
-and unused otherwise). The batch statistics couple the samples of a batch, so this family runs on the reference loop
-(``backend='auto'`` picks it; the graph-free and compiled scans refuse it).
+and unused otherwise). The batch statistics couple the samples of a batch, so no per-element scan can run this
+family. With the LIF charge in training (or with ``bn=False``), ``backend='auto'`` (or ``'cpu'``) runs the whole
+sequence as one autograd node: the reference's charge and batch statistics, ATen's batch-norm kernel and the
+generated C scan of fire and reset, with the same bits as the reference loop; every other configuration, and every
+torch.func transform, runs the reference loop (the graph-free scan refuses the family).
 """
 
 from __future__ import annotations
@@ -258,7 +261,7 @@ class _FusedMPBN(torch.autograd.Function):
         steps = []
         for t, x in enumerate(x_seq.unbind(0)):
             h = _lif_charge(x, v, cfg["tau"], cfg["decay_input"], cfg["v_reset"])
-            if cfg["bn"]:  # as _normalize, keeping the statistics the backward reads
+            if cfg["bn"]:  # the batch norm of _update, keeping the statistics the backward reads
                 dims = [d for d in range(h.dim()) if d != 1]
                 batch_mean, batch_var = _batch_stats(h, dims)
                 hn, save_mean, save_invstd = torch.native_batch_norm(h, weight, bias, None, None, True, 0.0, eps)
