@@ -76,7 +76,7 @@ _CREATE = {aten.zeros_like.default, aten.ones_like.default, aten.full_like.defau
 _IDENTITY = {aten.detach.default, aten.alias.default, aten.clone.default, aten.expand.default,
              aten.view.default, aten._unsafe_view.default, aten.lift_fresh_copy.default,
              aten.expand_copy.default, aten.view_copy.default, aten.alias_copy.default,
-             aten.detach_copy.default, aten.reshape.default, aten.contiguous.default}
+             aten.detach_copy.default, aten.reshape.default, aten.contiguous.default, aten.lift_fresh.default}
 
 TRACE_NUMEL = 8  # length of the fake vectors the step is traced on
 
@@ -397,8 +397,9 @@ def _split(gm: torch.fx.GraphModule, dynamic_inputs: Sequence[int], param_inputs
     placeholders = [n for n in nodes if n.op == "placeholder"]
     params = [placeholders[i] for i in param_inputs]
     dynamic = {placeholders[i] for i in dynamic_inputs}
-    for node in nodes:  # created constants stay in the body as numbers
-        if node.op == "call_function" and (node.target in _CREATE or any(a in dynamic for a in node.all_input_nodes)):
+    for node in nodes:  # created constants (``torch.tensor(2.0)`` too: no inputs) stay in the body as numbers
+        if node.op == "call_function" and (node.target in _CREATE or not node.all_input_nodes
+                                           or any(a in dynamic for a in node.all_input_nodes)):
             dynamic.add(node)
     output = nodes[-1]
     boundary = [n for n in nodes if n not in dynamic and n.op in ("placeholder", "call_function")

@@ -529,13 +529,21 @@ def _adaptive_lif(x, state, *, tau, tau_a, beta, surrogate_function):
     return spike, state._replace(v=h - spike * threshold, a=state.a + (spike - state.a) / tau_a)
 
 
+def _constant_lif(x, state, *, tau, v_threshold, surrogate_function):
+    k = tau * torch.tensor(1.0) + torch.tensor(0.0)  # constants made inside the step, next to a parameter
+    h = state.v + (x - state.v) / k
+    spike = surrogate_function(h - v_threshold)
+    return spike, state._replace(v=h * (1.0 - spike) * torch.tensor(0.9))
+
+
 USER = [
     (fnsnn.Neuron("user_lif", ("v",), _user_lif), dict(tau=2.0, v_threshold=1.0)),
     (fnsnn.Neuron("adaptive_lif", ("v", "a"), _adaptive_lif), dict(tau=2.0, tau_a=8.0, beta=0.4)),
+    (fnsnn.Neuron("constant_lif", ("v",), _constant_lif), dict(tau=2.0, v_threshold=1.0)),
 ]
 
 
-@pytest.mark.parametrize("neuron,config", USER, ids=["user_lif", "adaptive_lif"])
+@pytest.mark.parametrize("neuron,config", USER, ids=["user_lif", "adaptive_lif", "constant_lif"])
 def test_user_declared_neuron_on_every_backend(neuron, config, backend):
     x = torch.randn(12, 3, 4) * 1.5 + 0.5
     sg = fnsnn.surrogate.ATan()
@@ -562,7 +570,7 @@ def test_user_declared_neuron_on_every_backend(neuron, config, backend):
     torch.testing.assert_close(jvp(a, (x,), (x,)), jvp(r, (x,), (x,)))
 
 
-@pytest.mark.parametrize("neuron,config", USER, ids=["user_lif", "adaptive_lif"])
+@pytest.mark.parametrize("neuron,config", USER, ids=["user_lif", "adaptive_lif", "constant_lif"])
 def test_user_declared_neuron_streams_like_multi_step(neuron, config):
     x = torch.randn(7, 2, 3)
     cfg = dict(config, surrogate_function=fnsnn.surrogate.Sigmoid())
