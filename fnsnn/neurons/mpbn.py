@@ -222,9 +222,10 @@ def _fused(x_seq, state, cfg, return_v_seq):
     if not kernels.ok:
         return None
     weight, bias = _flat(cfg["weight"]), _flat(cfg["bias"])
-    out = _FusedMPBN.apply(cfg, kernels, return_v_seq, x_seq, state.v, state.mean, state.var,
-                           weight if isinstance(weight, torch.Tensor) else None,
-                           bias if isinstance(bias, torch.Tensor) else None)
+    weight = weight if isinstance(weight, torch.Tensor) else None
+    bias = bias if isinstance(bias, torch.Tensor) else None
+    keep = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x_seq, state.v, weight, bias))
+    out = _FusedMPBN.apply(cfg, kernels, return_v_seq, keep, x_seq, state.v, state.mean, state.var, weight, bias)
     y, v_seq, v, mean, var = out
     final = MPBNState(v, mean, var, state.momentum)
     return (y, final, v_seq) if return_v_seq else (y, final)
@@ -244,7 +245,8 @@ def _reference(cfg, x_seq, v, mean, var, weight, bias):
 
 
 class _FusedMPBN(torch.autograd.Function):
-    """``(cfg, kernels, return_v_seq, x_seq, v, mean, var, weight, bias) -> (y_seq, v_seq or [0], v, mean, var)``.
+    """``(cfg, kernels, return_v_seq, keep_steps, x_seq, v, mean, var, weight, bias) -> (y_seq, v_seq or [0], v, mean,
+    var)``; ``keep_steps`` when a backward may follow.
 
     Per step the charge and the batch statistics run the reference's torch operations and the batch norm
     ATen's own kernel (the same bits); the fire and reset run the generated C scan (exact operations, so
@@ -253,7 +255,7 @@ class _FusedMPBN(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, cfg, kernels, return_v_seq, x_seq, v, mean, var, weight, bias):
+    def forward(ctx, cfg, kernels, return_v_seq, keep_steps, x_seq, v, mean, var, weight, bias):
         ctx.inputs = (x_seq, v, mean, var, weight, bias)  # for a backward that is differentiated again
         m, eps = cfg["momentum"], cfg["eps"]
         y = _cpu.empty(x_seq.shape, x_seq)
@@ -278,7 +280,8 @@ class _FusedMPBN(torch.autograd.Function):
                 y[t] = spike
             if return_v_seq:
                 v_seq[t] = v
-            steps.append((h, hn, save_mean, save_invstd))
+            if keep_steps:
+                steps.append((h, hn, save_mean, save_invstd))
         if not cfg["bn"]:  # the statistics pass through: new tensors, as autograd wants of a node's outputs
             mean, var = mean.clone(), var.clone()
         ctx.cfg, ctx.kernels, ctx.steps = cfg, kernels, steps
@@ -295,19 +298,19 @@ class _FusedMPBN(torch.autograd.Function):
         needs = ctx.needs_input_grad
         if torch.is_grad_enabled():  # differentiated again: the reference loop's own graph
             x_seq, v0, mean0, var0, weight, bias = ctx.inputs
-            inputs = [(i, t) for i, t in ((3, x_seq), (4, v0), (7, weight), (8, bias)) if t is not None and needs[i]]
+            inputs = [(i, t) for i, t in ((4, x_seq), (5, v0), (8, weight), (9, bias)) if t is not None and needs[i]]
             outs = _reference(ctx.cfg, x_seq, v0, mean0, var0, weight, bias)
             pairs = [(o, g) for o, g in zip(outs, (gy, gv_seq, gv)) if g is not None]
             got = torch.autograd.grad([o for o, _ in pairs], [t for _, t in inputs], [g for _, g in pairs],
                                       allow_unused=True, create_graph=True)
-            grads = [None] * 9
+            grads = [None] * 10
             for (i, _), g in zip(inputs, got):
                 grads[i] = g
             return tuple(grads)
         with torch.no_grad():
             gx, gv0, gw, gb = _fused_backward(ctx.cfg, ctx.kernels, ctx.steps, weight, bias, gy, gv_seq, gv,
-                                              needs[7], needs[8])
-        return None, None, None, gx if needs[3] else None, gv0 if needs[4] else None, None, None, gw, gb
+                                              needs[8], needs[9])
+        return None, None, None, None, gx if needs[4] else None, gv0 if needs[5] else None, None, None, gw, gb
 
 
 def _fused_backward(cfg, kernels, steps, weight, bias, gy, gv_seq, gv, need_w, need_b):

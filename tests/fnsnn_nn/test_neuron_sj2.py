@@ -561,6 +561,9 @@ def test_mpbn_fused_float64_and_single_sample_batches():
     m, r = (neuron.MPBNLIFNode(out_features=4, step_mode="m", backend=b).double() for b in ("auto", "torch"))
     x = torch.randn(5, 3, 4, dtype=torch.float64) * 2
     assert torch.equal(m(x), r(x)) and torch.equal(m.v, r.v) and m.last_backend == "cpu"
+    m.reset(), r.reset()
+    with torch.no_grad():  # inference: the fused node keeps nothing for a backward
+        assert torch.equal(m(x), r(x)) and torch.equal(m.v, r.v) and m.last_backend == "cpu"
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         neuron.MPBNLIFNode(out_features=4, step_mode="m")(torch.randn(5, 1, 4))  # as the reference says
 
