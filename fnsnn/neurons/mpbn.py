@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from .._checks import check_bool, check_callable, check_param, check_tensor
 from ..kernels import cpu as _cpu
+from ..scan import _scan
 from . import _engine
 from ._base import NeuronFamily, check_firing, full_like, reset, run_multi_step, run_step
 from .activation_aware import lay_per_channel
@@ -235,13 +236,9 @@ def _reference(cfg, x_seq, v, mean, var, weight, bias):
     """The reference loop on the given tensors (for a backward that is differentiated again)."""
     cfg = dict(cfg, weight=weight if weight is not None else cfg["weight"],
                bias=bias if bias is not None else cfg["bias"])
-    state = MPBNState(v, mean, var, mean.new_zeros(1))
-    ys, vs = [], []
-    for x in x_seq.unbind(0):
-        y, state = _update(x, state, cfg)
-        ys.append(y)
-        vs.append(state.v)
-    return torch.stack(ys), torch.stack(vs), state.v
+    y_seq, final, states = _scan(_update, x_seq, MPBNState(v, mean, var, mean.new_zeros(1)), collect_states=True,
+                                 cfg=cfg)
+    return y_seq, states.v, final.v
 
 
 class _FusedMPBN(torch.autograd.Function):
