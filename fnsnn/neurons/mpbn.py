@@ -188,7 +188,7 @@ class _FireKernels:
 
 def _dense(t: torch.Tensor) -> torch.Tensor:
     """``t`` if its elements fill its memory in some order (contiguous, channels-last, ...), else a copy that does."""
-    return t if torch.empty_like(t).stride() == t.stride() else t.contiguous()
+    return t if t.is_contiguous() or torch.empty_like(t).stride() == t.stride() else t.contiguous()
 
 
 def _like(t: torch.Tensor, layout: torch.Tensor) -> torch.Tensor:
