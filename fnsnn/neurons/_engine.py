@@ -765,9 +765,10 @@ def last_backend() -> Optional[str]:
     return getattr(_last, "backend", None)
 
 
-def record(fn: str, backend: str, x_seq: Tensor, plan: Optional[Plan] = None, exact: bool = True) -> None:
-    """Note the backend a multi-step call ran, for :func:`last_backend` and the debug log."""
-    _last.backend, _last.plan, _last.exact = backend, plan, exact
+def record(fn: str, backend: str, x_seq: Tensor, exact: bool = True) -> None:
+    """Note the backend a multi-step call ran (and whether its forward has the reference's bits), for
+    :func:`last_backend` and the debug log."""
+    _last.backend, _last.exact = backend, exact
     if log.isEnabledFor(logging.DEBUG):
         log.debug("fnsnn: %s ran backend %r on %s %s", fn, backend, tuple(x_seq.shape), x_seq.dtype)
 
@@ -788,7 +789,7 @@ def scan(fn: str, family, x_seq: Tensor, state, cfg: Dict[str, Any], return_v_se
         return None
     plan, values = make_plan(family, cfg, x_seq.dtype)
     chosen = choose(fn, backend, plan, values, x_seq, list(state))
-    record(fn, chosen, x_seq, plan, chosen in ("torch", "eager") or (
+    record(fn, chosen, x_seq, chosen in ("torch", "eager") or (
         not isinstance(program_of(plan), str) and program_of(plan).exact
         and not _mixes_numbers_and_tensors(plan, values)))
     if chosen == "torch":
