@@ -215,7 +215,9 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
     """C source of ``fwd``, ``fwd_v`` (also writing the trace) and the backward ``bwd``, ``bwd_v`` (with the
     trace's gradient), ``bwd_p``, ``bwd_vp`` (also the parameters' gradients, stored where the pointer is
     not null); with ``only`` (one of :data:`FUNCTIONS`), that function alone, so that each is compiled
-    when a call first needs it.
+    when a call first needs it. A null final-state cotangent ``gT<k>`` reads as zeros, and a null ``gs<k>``
+    (the initial state's gradient) is not written. Each function holds its chunk loop twice: parameters
+    read as scalars when every stride is 0, else from per-element buffers.
     """
     if only is not None and only not in FUNCTIONS:
         raise ValueError(f"generate: `only` must be one of {FUNCTIONS} or None, got {only!r}.")
@@ -224,28 +226,41 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
     ne = len(program.backward.inputs) - 2 - 2 * S
     src = [_PRELUDE.replace("REAL", ctype), f"#define CH {CHUNK}", f"#define KB {BLOCK}", _OPENMP_PROBE]
 
-    def chunk_params(prefix, count):
+    def chunk_params(prefix, count, uniform):
+        """Per-element parameters copied into chunk buffers; uniform ones (stride 0) are read as scalars."""
+        if uniform:
+            return []
         out = []
         for j in range(count):
             out.append(f"    R {prefix}{j}_[CH];")
             out.append(f"    for (int64_t i = 0; i < n; ++i) {prefix}{j}_[i] = {prefix}{j}[(c + i) * {prefix}{j}_s];")
         return out
 
-    fwd_in = {"x": "xt[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
-    for store_v in (False, True):
-        if only not in (None, function_name(False, store_v)):
-            continue
-        args = ["int nt", "int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
-        args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
-        args += ["R* restrict y", "R* restrict vs"] + [f"R* restrict sT{f}" for f in range(S)]
-        args += [f"R* restrict ck{f}" for f in range(S)]
-        src.append(f"void fwd{'_v' if store_v else ''}({', '.join(args)}) {{")
-        src.append(_CHUNK_LOOP)
+    def param_names(prefix, count, uniform):
+        return {f"{prefix}{j}": (f"{prefix}{j}c" if uniform else f"{prefix}{j}_[i]") for j in range(count)}
+
+    def branches(counts, chunk):
+        """``chunk(uniform)`` twice: with every parameter read as a scalar when all their strides are 0 (the
+        usual case: numbers or 0-d tensors), and from per-element buffers otherwise."""
+        names = [f"{prefix}{j}" for prefix, count in counts for j in range(count)]
+        if not names:
+            return chunk(False)
+        out = [f"  if ({' && '.join(f'{p}_s == 0' for p in names)}) {{"]
+        out += [f"  const R {p}c = {p}[0];" for p in names]
+        out += chunk(True)
+        out.append("  } else {")
+        out += chunk(False)
+        out.append("  }")
+        return out
+
+    def forward_chunks(store_v, uniform):
+        src = [_CHUNK_LOOP]
+        fwd_in = {"x": "xt[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **param_names("d", nd, uniform)}
         src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
         for f in range(S):
             src.append(f"    R s{f}_[CH];")
             src.append(f"    for (int64_t i = 0; i < n; ++i) s{f}_[i] = s{f}[c + i];")
-        src += chunk_params("d", nd)
+        src += chunk_params("d", nd, uniform)
         src.append("    for (int64_t t = 0; t < T; ++t) {")
         src.append("      if (t && t % KB == 0) {")
         for f in range(S):
@@ -268,16 +283,26 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         for f in range(S):
             src.append(f"    for (int64_t i = 0; i < n; ++i) sT{f}[c + i] = s{f}_[i];")
         src.append("  }")
+        return src
+
+    for store_v in (False, True):
+        if only not in (None, function_name(False, store_v)):
+            continue
+        args = ["int nt", "int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
+        args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
+        args += ["R* restrict y", "R* restrict vs"] + [f"R* restrict sT{f}" for f in range(S)]
+        args += [f"R* restrict ck{f}" for f in range(S)]
+        src.append(f"void fwd{'_v' if store_v else ''}({', '.join(args)}) {{")
+        src += branches((("d", nd),), lambda uniform: forward_chunks(store_v, uniform))
         src.append("}")
 
     # backward: rerun a block's forward from its checkpoint, keeping per step what the vjp reads of it (the
     # forward values it would compute again, or the state where the forward is not kept), then the vjp
     # backwards through the block
     shared = recomputed(program)
-    re_in = {"x": "xr[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}, **{f"d{j}": f"d{j}_[i]" for j in range(nd)}}
+    re_in = {"x": "xr[i]", **{f"s{f}": f"s{f}_[i]" for f in range(S)}}
     bwd_in = {"x": "xt[i]", **{f"s{f}": f"bf{f}[t - t0][i]" for f in range(S)}, "gy": "gyt[i]",
-              **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)},
-              **{f"e{j}": f"e{j}_[i]" for j in range(ne)}}
+              **{f"gn{f}": (f"(g{f}_[i] + gvt[i])" if f == trace_field else f"g{f}_[i]") for f in range(S)}}
     for store_v, with_p in ((False, False), (True, False), (False, True), (True, True)):
         name = function_name(True, store_v, with_p)
         if only not in (None, name):
@@ -296,67 +321,72 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         rerun_outputs = (None, *program.forward.outputs[1:], *(shared[v] for v in kept))
         rerun = Body(program.forward.inputs, _live(list(program.forward.ops), rerun_outputs), rerun_outputs)
         kinds = {op.out: op.kind for op in program.backward.ops}
-        src.append(_CHUNK_LOOP)
-        src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
-        for f in range(S):
-            src.append(f"    R g{f}_[CH], s{f}_[CH];")
-            src.append(f"    for (int64_t i = 0; i < n; ++i) g{f}_[i] = gT{f}[c + i];")
-        for f in states:
-            src.append(f"    R bf{f}[KB][CH];")
-        for k, v in enumerate(kept):
-            src.append(f"    {'B' if kinds[v] == 'b' else 'R'} kv{k}[KB][CH];")
-        for j in range(P if with_p else 0):
-            src.append(f"    R a{j}_[CH];")
-            src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
-        src += chunk_params("d", nd)
-        src += chunk_params("e", ne)
-        src.append("    const int64_t nb = (T + KB - 1) / KB;")
-        src.append("    for (int64_t b = nb - 1; b >= 0; --b) {")
-        src.append("      const int64_t t0 = b * KB, t1 = (t0 + KB < T) ? t0 + KB : T;")
-        for f in range(S):
-            src.append(f"      const R* src{f} = b ? ck{f} + (b - 1) * M + c : s{f} + c;")
-            src.append(f"      for (int64_t i = 0; i < n; ++i) s{f}_[i] = src{f}[i];")
-        src.append("      for (int64_t t = t0; t < t1; ++t) {")
-        src.append("        const R* xr = x + t * M + c;")
-        src.append("        for (int64_t i = 0; i < n; ++i) {")
-        for f in states:
-            src.append(f"          bf{f}[t - t0][i] = s{f}_[i];")
-        lines, env = _statements(rerun, re_in, "          ")
-        src += lines
-        for k, v in enumerate(kept):
-            src.append(f"          kv{k}[t - t0][i] = {env[shared[v]]};")
-        for f in range(S):
-            src.append(f"          const R ns{f} = {_out(env, rerun.outputs[1 + f])};")
-        for f in range(S):
-            src.append(f"          s{f}_[i] = ns{f};")
-        src.append("        }")
-        src.append("      }")
-        src.append("      for (int64_t t = t1 - 1; t >= t0; --t) {")
-        src.append("        const R* xt = x + t * M + c;")
-        src.append("        const R* gyt = gy + t * M + c;")
-        if store_v:
-            src.append("        const R* gvt = gv + t * M + c;")
-        src.append("        R* gxt = gx + t * M + c;")
-        src.append("        for (int64_t i = 0; i < n; ++i) {")
-        names = dict(bwd_in)
-        if not store_v:
-            names[f"gn{trace_field}"] = f"g{trace_field}_[i]"
-        names.update((v, f"kv{k}[t - t0][i]") for k, v in enumerate(kept))
-        lines, env = _statements(Body(program.backward.inputs, vjp_ops, emitted), names, "          ")
-        src += lines
-        src.append(f"          gxt[i] = {_out(env, outs[0])};")
-        for f in range(S):
-            src.append(f"          g{f}_[i] = {_out(env, outs[1 + f])};")
-        for j in range(P if with_p else 0):
-            src.append(f"          a{j}_[i] += {_out(env, outs[1 + S + j])};")
-        src.append("        }")
-        src.append("      }")
-        src.append("    }")
-        for f in range(S):
-            src.append(f"    for (int64_t i = 0; i < n; ++i) gs{f}[c + i] = g{f}_[i];")
-        for j in range(P if with_p else 0):
-            src.append(f"    if (gp{j}) for (int64_t i = 0; i < n; ++i) gp{j}[c + i] = a{j}_[i];")
-        src.append("  }")
+
+        def chunks(uniform):  # called at once, for this function's choices
+            src = [_CHUNK_LOOP]
+            src.append("    const int64_t n = m1 - c < CH ? m1 - c : CH;")
+            for f in range(S):
+                src.append(f"    R g{f}_[CH], s{f}_[CH];")
+                src.append(f"    for (int64_t i = 0; i < n; ++i) g{f}_[i] = gT{f} ? gT{f}[c + i] : (R)0;")
+            for f in states:
+                src.append(f"    R bf{f}[KB][CH];")
+            for k, v in enumerate(kept):
+                src.append(f"    {'B' if kinds[v] == 'b' else 'R'} kv{k}[KB][CH];")
+            for j in range(P if with_p else 0):
+                src.append(f"    R a{j}_[CH];")
+                src.append(f"    for (int64_t i = 0; i < n; ++i) a{j}_[i] = 0;")
+            src += chunk_params("d", nd, uniform)
+            src += chunk_params("e", ne, uniform)
+            src.append("    const int64_t nb = (T + KB - 1) / KB;")
+            src.append("    for (int64_t b = nb - 1; b >= 0; --b) {")
+            src.append("      const int64_t t0 = b * KB, t1 = (t0 + KB < T) ? t0 + KB : T;")
+            for f in range(S):
+                src.append(f"      const R* src{f} = b ? ck{f} + (b - 1) * M + c : s{f} + c;")
+                src.append(f"      for (int64_t i = 0; i < n; ++i) s{f}_[i] = src{f}[i];")
+            src.append("      for (int64_t t = t0; t < t1; ++t) {")
+            src.append("        const R* xr = x + t * M + c;")
+            src.append("        for (int64_t i = 0; i < n; ++i) {")
+            for f in states:
+                src.append(f"          bf{f}[t - t0][i] = s{f}_[i];")
+            lines, env = _statements(rerun, {**re_in, **param_names("d", nd, uniform)}, "          ")
+            src += lines
+            for k, v in enumerate(kept):
+                src.append(f"          kv{k}[t - t0][i] = {env[shared[v]]};")
+            for f in range(S):
+                src.append(f"          const R ns{f} = {_out(env, rerun.outputs[1 + f])};")
+            for f in range(S):
+                src.append(f"          s{f}_[i] = ns{f};")
+            src.append("        }")
+            src.append("      }")
+            src.append("      for (int64_t t = t1 - 1; t >= t0; --t) {")
+            src.append("        const R* xt = x + t * M + c;")
+            src.append("        const R* gyt = gy + t * M + c;")
+            if store_v:
+                src.append("        const R* gvt = gv + t * M + c;")
+            src.append("        R* gxt = gx + t * M + c;")
+            src.append("        for (int64_t i = 0; i < n; ++i) {")
+            names = {**bwd_in, **param_names("e", ne, uniform)}
+            if not store_v:
+                names[f"gn{trace_field}"] = f"g{trace_field}_[i]"
+            names.update((v, f"kv{k}[t - t0][i]") for k, v in enumerate(kept))
+            lines, env = _statements(Body(program.backward.inputs, vjp_ops, emitted), names, "          ")
+            src += lines
+            src.append(f"          gxt[i] = {_out(env, outs[0])};")
+            for f in range(S):
+                src.append(f"          g{f}_[i] = {_out(env, outs[1 + f])};")
+            for j in range(P if with_p else 0):
+                src.append(f"          a{j}_[i] += {_out(env, outs[1 + S + j])};")
+            src.append("        }")
+            src.append("      }")
+            src.append("    }")
+            for f in range(S):
+                src.append(f"    if (gs{f}) for (int64_t i = 0; i < n; ++i) gs{f}[c + i] = g{f}_[i];")
+            for j in range(P if with_p else 0):
+                src.append(f"    if (gp{j}) for (int64_t i = 0; i < n; ++i) gp{j}[c + i] = a{j}_[i];")
+            src.append("  }")
+            return src
+
+        src += branches((("d", nd), ("e", ne)), chunks)
         src.append("}")
     return "\n".join(src) + "\n"
 

@@ -406,7 +406,7 @@ def _forward_cpu(run: Run, program: Program, x: Tensor, state, values):
     return y.reshape(x.shape), vs.reshape(x.shape) if run.store_v else vs, [t.reshape(step_shape) for t in sT], ck
 
 
-def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gstate, need):
+def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gstate, need, need_s):
     T, step_shape = x.shape[0], x.shape[1:]
     M = x[0].numel()
     with_p = any(need)
@@ -422,17 +422,16 @@ def _backward_cpu(run: Run, program: Program, x, state, values, ck, gy, gv, gsta
         e = _flat_values(_as_compute(program.backward_prelude(*dvals), x.dtype), step_shape, M)
     gyf = (gy if gy is not None else torch.zeros_like(x)).reshape(T, M).contiguous()
     gvf = gv.reshape(T, M).contiguous() if gv is not None else None
-    gT = [g.expand(step_shape).reshape(M).contiguous() if g is not None else torch.zeros_like(s)
-          for g, s in zip(gstate, s0)]
+    gT = [g.expand(step_shape).reshape(M).contiguous() if g is not None else None for g in gstate]  # None: zeros
     gx = _cpu.empty(xf.shape, xf)
-    gs = [torch.empty_like(t) for t in s0]
+    gs = [torch.empty_like(t) if n else None for t, n in zip(s0, need_s)]  # None: not written
     gp = [xf.new_empty(M) if n else None for n in need]
     P = _cpu.ptr
     _cpu.run_split(fn, M, [_cpu.ctypes.c_int64(T), _cpu.ctypes.c_int64(M)],
                    [P(xf), *map(P, s0), *map(P, ck), *_cpu.param_args(d), *_cpu.param_args(e), P(gyf), P(gvf),
                     *map(P, gT), P(gx), *map(P, gs), *map(P, gp)])
     grads_p = [None if g is None else g.reshape(step_shape) for g in gp]
-    return gx.reshape(x.shape), [g.reshape(step_shape) for g in gs], grads_p
+    return gx.reshape(x.shape), [None if g is None else g.reshape(step_shape) for g in gs], grads_p
 
 
 def _forward_triton(run: Run, program: Program, x: Tensor, state, values):
@@ -573,11 +572,11 @@ def _backward_eager(run: Run, x, state, values, ck, gy, gv, gstate, need_p):
     return torch.cat(pieces[::-1]), g_state, gp_total
 
 
-def _fast_backward(run: Run, x_seq, state, values, saved, gy, gv, gstate, need_p):
+def _fast_backward(run: Run, x_seq, state, values, saved, gy, gv, gstate, need_p, need_s):
     """The generated backward on plain tensors; parameter and state gradients reduced to their shapes."""
     out = None
     if run.backend == "cpu":
-        out = _backward_cpu(run, program_of(run.plan), x_seq, state, values, saved, gy, gv, gstate, need_p)
+        out = _backward_cpu(run, program_of(run.plan), x_seq, state, values, saved, gy, gv, gstate, need_p, need_s)
     elif run.backend == "triton":
         out = _backward_triton(run, program_of(run.plan), x_seq, state, values, saved, gy, gv, gstate, need_p)
     if out is None:
@@ -694,7 +693,7 @@ class _Scan(torch.autograd.Function):
             gx, gs, gp = _reference_vjp(run, x_seq, state, values, gy, gv, gstate)
         else:
             with _transforms_cleared(level is not None), torch.no_grad():
-                gx, gs, gp = _fast_backward(run, x_seq, state, values, saved, gy, gv, gstate, need_p)
+                gx, gs, gp = _fast_backward(run, x_seq, state, values, saved, gy, gv, gstate, need_p, need_s)
         gx = gx if need_x else None
         gs = [g if n else None for g, n in zip(gs, need_s)]
         gp = [g if n else None for g, n in zip(gp, need_p)]

@@ -123,6 +123,30 @@ def test_backward_keeps_the_lif_charge():
     assert "kv0[t - t0][i] = " in source and "bf0" not in source  # kept from the rerun, state not re-read
 
 
+@pytest.mark.parametrize("per_element", ["none", "v_threshold", "tau", "both"])
+def test_per_element_parameters_equal_reference(per_element):
+    """Numbers run the C scan's scalar branch; a parameter with a value per element, its buffered branch."""
+    torch.manual_seed(0)
+    x = torch.randn(21, 3, 37) * 2  # more steps than a checkpoint block
+    th = (torch.rand(37) + 0.5).requires_grad_()
+    tau = (torch.rand(3, 37) + 1.5).requires_grad_()
+    cfg = dict(tau=tau if per_element in ("tau", "both") else 2.0, surrogate_function=fnsnn.surrogate.Sigmoid(),
+               v_threshold=th if per_element in ("v_threshold", "both") else 0.8)
+    results = []
+    for backend in ("torch", "cpu"):
+        xr = x.clone().requires_grad_()
+        y, s, v = fnsnn.lif_multi_step(xr, return_v_seq=True, backend=backend, **cfg)
+        assert fnsnn.last_backend() == backend
+        loss = (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum() + s.v.square().sum() + v.sin().sum()
+        results.append((y, s.v, v, torch.autograd.grad(loss, (xr, th, tau), allow_unused=True)))
+    (y0, s0, v0, g0), (y1, s1, v1, g1) = results
+    assert torch.equal(y0, y1) and torch.equal(s0, s1) and torch.equal(v0, v1)
+    for a, b in zip(g1, g0):
+        assert (a is None) == (b is None)
+        if b is not None:
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_default_backend_is_generated(case):
     run(case, make_input(case))
     assert fnsnn.last_backend() == "cpu"
