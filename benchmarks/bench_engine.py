@@ -14,6 +14,10 @@ Tables (every ratio from implementations timed interleaved, rep by rep, in one p
   spikes' gradient read and the input's written backward (4 ``[T, N]`` passes), at the copy bandwidth
   measured here. Peak memory is the most allocated at once during forward+backward beyond ``x`` and
   the incoming gradient (torch.profiler allocation events, each implementation in a fresh process).
+  The table also times the same 4 passes done by two plain copies into new tensors (``x`` into the
+  output, the incoming gradient into the input's gradient), allocated the way the engine allocates
+  its outputs: what any scan returning new tensors pays before its arithmetic, including the page
+  faults of fresh memory, which the floor leaves out.
 * ``families``: every neuron class both libraries ship, default construction, ``step_mode="m"``,
   T=64, N=64K: SpikingJelly's forward+backward time over fnsnn's, and the backend fnsnn ran.
 * ``declared``: a LIF declared with :class:`fnsnn.Neuron` against the built-in LIF, and an
@@ -39,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fnsnn  # noqa: E402
 import fnsnn_nn  # noqa: E402
 from bench_neurons import copy_bandwidth, peak_bytes, time_once  # noqa: E402
+from fnsnn.kernels import cpu as cpu_kernels  # noqa: E402
 
 
 def processor() -> str:
@@ -94,6 +99,18 @@ def lif_modules():
     return {"fnsnn_nn LIFNode (defaults)": _module_runner(ours), "SpikingJelly 2.0.0 LIFNode": _sj_runner(theirs)}
 
 
+class _FreshCopies(torch.autograd.Function):
+    """Forward: ``x`` copied into a new tensor; backward: the incoming gradient copied into a new tensor."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return cpu_kernels.empty(x.shape, x).copy_(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return cpu_kernels.empty(g.shape, g).copy_(g)
+
+
 def memory_child(name: str, T: int, N: int) -> None:
     run = lif_modules()[name]
     x = (torch.randn(T, N) * 1.5 + 0.5).requires_grad_()
@@ -106,16 +123,17 @@ def memory_child(name: str, T: int, N: int) -> None:
 
 def table_lif(reps: int, bandwidth: float) -> None:
     print("\n## Default LIF module: fnsnn_nn against SpikingJelly 2.0.0 (float32, forward+backward)")
-    print("| T | N | fnsnn ms | SJ ms | SJ/fnsnn | fnsnn x floor | fnsnn backend | fnsnn peak MiB | SJ peak MiB | "
-          "fnsnn/SJ peak |")
-    print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    print("| T | N | fnsnn ms | SJ ms | SJ/fnsnn | fnsnn x floor | copies ms | copies x floor | fnsnn x copies | "
+          "fnsnn backend | fnsnn peak MiB | SJ peak MiB | fnsnn/SJ peak |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for T in (8, 64):
         N = 256 * 1024
         impls = lif_modules()
         x = (torch.randn(T, N) * 1.5 + 0.5).requires_grad_()
         grad_out = torch.ones_like(x)
-        med = interleaved(impls, x, grad_out, reps)
-        ours, theirs = med["fnsnn_nn LIFNode (defaults)"], med["SpikingJelly 2.0.0 LIFNode"]
+        # short calls get more reps (as many element-steps per row): a burst of noise then moves the median less
+        med = interleaved({**impls, "copies": _FreshCopies.apply}, x, grad_out, reps * 64 // T)
+        ours, theirs, copies = med["fnsnn_nn LIFNode (defaults)"], med["SpikingJelly 2.0.0 LIFNode"], med["copies"]
         floor = 4 * T * N * 4 / bandwidth
         peaks = {}
         for name in impls:
@@ -124,9 +142,11 @@ def table_lif(reps: int, bandwidth: float) -> None:
             peaks[name] = float(out[-1])
         p_ours, p_sj = peaks["fnsnn_nn LIFNode (defaults)"], peaks["SpikingJelly 2.0.0 LIFNode"]
         print(f"| {T} | {N} | {ours * 1e3:.1f} | {theirs * 1e3:.1f} | {theirs / ours:.2f} | {ours / floor:.2f} | "
+              f"{copies * 1e3:.1f} | {copies / floor:.2f} | {ours / copies:.2f} | "
               f"{fnsnn.last_backend() or '?'} | {p_ours:.0f} | {p_sj:.0f} | {p_ours / p_sj:.2f} |", flush=True)
-    print(f"Floor: 4 passes over [T, N] float32 at the measured copy bandwidth ({bandwidth / 1e9:.1f} GB/s). The peak "
-          f"counts the output spikes and the input gradient (2 [T, N] tensors) as well.")
+    print(f"Floor: 4 passes over [T, N] float32 at the measured copy bandwidth ({bandwidth / 1e9:.1f} GB/s), into "
+          f"memory already written. Copies: the same 4 passes as two copies into new tensors, timed with the others. "
+          f"The peak counts the output spikes and the input gradient (2 [T, N] tensors) as well.")
 
 
 FAMILY_ARGS = {  # classes whose constructors need arguments
@@ -243,7 +263,7 @@ def table_declared(reps: int) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("lif", "families", "declared"))
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=5, help="reps per row (the lif table at T=8: 8 times as many)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -289,7 +289,8 @@ def generate(program: Program, trace_field: int, ctype: str, only: Optional[str]
         if only not in (None, function_name(False, store_v)):
             continue
         args = ["int nt", "int64_t T", "int64_t M", "int64_t m0", "int64_t m1", "const R* restrict x"]
-        args += [f"const R* restrict s{f}" for f in range(S)] + [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
+        args += [f"const R* restrict s{f}" for f in range(S)]
+        args += [f"const R* restrict d{j}, int64_t d{j}_s" for j in range(nd)]
         args += ["R* restrict y", "R* restrict vs"] + [f"R* restrict sT{f}" for f in range(S)]
         args += [f"R* restrict ck{f}" for f in range(S)]
         src.append(f"void fwd{'_v' if store_v else ''}({', '.join(args)}) {{")
