@@ -179,11 +179,12 @@ class _FireKernels:
         _cpu.run_split(self.fwd, self.M, self.head,
                        [P(hn), P(hn), *self.d, P(spike_out), P(None), P(v_out), P(None)])
 
-    def vjp(self, hn, g_spike, g_v, g_hn_out, scratch) -> None:
+    def vjp(self, hn, g_spike, g_v, g_hn_out) -> None:
+        """``g_v`` ``None``: no gradient reaches the step's ``v`` (the kernel reads zeros)."""
         P = _cpu.ptr
         _cpu.run_split(self.bwd, self.M, self.head,
                        [P(hn), P(hn), P(None), *self.d, *self.e, P(g_spike), P(None), P(g_v), P(g_hn_out),
-                        P(scratch), *self.null_p])
+                        P(None), *self.null_p])
 
 
 def _dense(t: torch.Tensor) -> torch.Tensor:
@@ -322,7 +323,6 @@ def _fused_backward(cfg, kernels, steps, weight, bias, gy, gv_seq, gv, need_w, n
     gb = torch.zeros_like(bias) if need_b else None
     mask = [True, need_w, need_b]
     zeros = torch.zeros_like(steps[0][1])
-    scratch = torch.empty_like(zeros)
     carry = gv
     keep = 1.0 - 1.0 / tau
     for t in range(T - 1, -1, -1):
@@ -331,8 +331,8 @@ def _fused_backward(cfg, kernels, steps, weight, bias, gy, gv_seq, gv, need_w, n
         if gv_seq is not None:
             g_v = gv_seq[t] if g_v is None else g_v + gv_seq[t]
         g_hn = torch.empty_like(hn)
-        kernels.vjp(hn, _like(gy[t], hn) if gy is not None else zeros, _like(g_v, hn) if g_v is not None else zeros,
-                    g_hn, scratch)
+        kernels.vjp(hn, _like(gy[t], hn) if gy is not None else zeros, _like(g_v, hn) if g_v is not None else None,
+                    g_hn)
         if cfg["bn"]:
             g_h, g_w, g_b = torch.ops.aten.native_batch_norm_backward.default(
                 g_hn, h, weight, None, None, save_mean, save_invstd, True, eps, mask)
